@@ -1,0 +1,387 @@
+"""The Book: the ledger's state in memory, loaded once and kept current.
+
+A Book loads the files with beancount's loader once, keeps running totals by account, fund and
+month, and takes each of this process's writes in place. Before answering it compares a few
+``stat`` results with what it last saw; if another process appended (its record in the state file
+matches the files) it parses just the new bytes, and if a person edited the files it reloads them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from beancount import loader
+from beancount.core import data
+from beancount.parser import parser
+
+from ledger import chain, render
+from ledger.errors import IdConflictError, LedgerUnavailableError
+from ledger.model import AccountInfo, Fund, NewEntry, WriteResult
+from ledger.store import LedgerStore, Repair, Signature
+
+log = logging.getLogger(__name__)
+
+# A server must not write pickle caches beside the ledger (STYLE.md): load uncached.
+loader.initialize(use_cache=False)
+
+TZ = ZoneInfo("Asia/Shanghai")
+ZERO = Decimal("0.00")
+FUND_TAG = "fund-"
+_FUND_ROOTS = ("Income", "Expenses", "Equity")
+
+Clock = Callable[[], dt.datetime]
+
+
+def china_now() -> dt.datetime:
+    """The current time in China, where the fund keeps its books."""
+    return dt.datetime.now(TZ)
+
+
+@dataclass(frozen=True)
+class FundTotals:
+    """Income, spending, transfers and balance of one fund over some span."""
+
+    income: Decimal
+    spent: Decimal
+    transfers: Decimal
+
+    @property
+    def balance(self) -> Decimal:
+        """What the fund holds: income less spending, plus transfers in."""
+        return self.income - self.spent + self.transfers
+
+
+def fund_of_posting(txn: data.Transaction, posting: data.Posting) -> str | None:
+    """The fund a posting belongs to: its own ``fund`` metadata, else the entry's fund tag."""
+    value = (posting.meta or {}).get("fund")
+    if isinstance(value, str):
+        return value
+    tags = [t[len(FUND_TAG):] for t in (txn.tags or ()) if t.startswith(FUND_TAG)]
+    return tags[0] if len(tags) == 1 else None
+
+
+class Book:
+    """In-memory state of one ledger folder, shared by the requests of one process."""
+
+    def __init__(self, store: LedgerStore, *, clock: Clock = china_now) -> None:
+        self.store = store
+        self.clock = clock
+        self._mutex = threading.RLock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.entries: list[data.Directive] = []
+        self.errors: list[str] = []
+        self.repairs: list[Repair] = []
+        self.accounts: dict[str, AccountInfo] = {}
+        self.funds: dict[str, Fund] = {}
+        self.closed_months: set[str] = set()
+        self.title = ""
+        self.seq = 0
+        self.head_hash = chain.GENESIS
+        self.head_at = ""
+        self._by_id: dict[str, data.Transaction] = {}
+        self._reversed: dict[str, str] = {}
+        # (account, fund, "YYYY-MM") -> sum of CNY units
+        self._totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+        self._txns: list[data.Transaction] = []
+        # Transactions by (date, seq), overall (key None) and per fund: the latest N are a slice.
+        self._ordered: dict[str | None, list[data.Transaction]] = defaultdict(list)
+        self._sig: Signature = {}
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def open(self) -> Book:
+        """Repair torn tails under the writers' lock and load the files; returns self."""
+        with self._mutex, self.store.locked():
+            self.repairs = self.store.repair_torn_tails()
+            self._load_locked()
+        return self
+
+    def _load_locked(self) -> None:
+        sig = self.store.signature()
+        entries, errors, options = loader.load_file(str(self.store.main))
+        self._reset()
+        self.title = str(options.get("title") or "")
+        self.errors = [_error_text(e) for e in errors]
+        for entry in entries:
+            self._take(entry, ordered=False)
+        for txns in self._ordered.values():
+            txns.sort(key=_order_key)
+        self.entries = entries
+        self._sig = sig
+
+    def refresh(self) -> None:
+        """Catch up with changes made by other processes or by hand; cheap when there are none."""
+        with self._mutex:
+            if self.store.signature() == self._sig:
+                return
+            with self.store.locked(shared=True):
+                if self._catch_up_locked():
+                    return
+            with self.store.locked():
+                self.repairs = self.store.repair_torn_tails()
+                self._load_locked()
+
+    def _catch_up_locked(self) -> bool:
+        """Read only what other writers appended; False if the change is not of that kind."""
+        sig = self.store.signature()
+        if sig == self._sig:
+            return True
+        state = self.store.read_state()
+        if not state or state.get("files") != {k: list(v) for k, v in sig.items()}:
+            return False
+        for rel, (size, _mtime) in sig.items():
+            old = self._sig.get(rel)
+            if old == (size, _mtime):
+                continue
+            if not rel.startswith("txns/") or (old is not None and size < old[0]):
+                return False
+        for rel, (size, _mtime) in sig.items():
+            old = self._sig.get(rel)
+            if old == (size, _mtime):
+                continue
+            start = old[0] if old else 0
+            path = self.store.root / rel
+            with path.open("rb") as fh:
+                fh.seek(start)
+                chunk = fh.read(size - start).decode("utf-8")
+            new_entries, errors, _ = parser.parse_string(chunk, filename=str(path))
+            if errors:
+                return False
+            for entry in new_entries:
+                self._add(entry)
+        self._sig = sig
+        return True
+
+    # -- taking entries into the totals -------------------------------------------------------
+
+    def _take(self, entry: data.Directive, *, ordered: bool = True) -> None:
+        if isinstance(entry, data.Open):
+            meta = entry.meta or {}
+            self.accounts[entry.account] = AccountInfo(
+                entry.account, str(meta.get("name", entry.account)),
+                str(meta.get("statement", "")), entry.date,
+            )
+        elif isinstance(entry, data.Close):
+            info = self.accounts.get(entry.account)
+            if info:
+                self.accounts[entry.account] = AccountInfo(
+                    info.name, info.display, info.statement_line, info.opened, entry.date
+                )
+        elif isinstance(entry, data.Custom):
+            self._take_custom(entry)
+        elif isinstance(entry, data.Transaction):
+            self._take_txn(entry, ordered)
+
+    def _take_custom(self, entry: data.Custom) -> None:
+        values = [v.value for v in entry.values]
+        meta = entry.meta or {}
+        if entry.type == "fund" and len(values) >= 3:
+            self.funds[str(values[0])] = Fund(
+                slug=str(values[0]), name=str(values[1]), restricted=values[2] == "restricted",
+                purpose=str(meta.get("purpose", "")), may_overdraw=bool(meta.get("may-overdraw")),
+                opened=entry.date, name_en=str(meta.get("name-en", "")),
+            )
+        elif entry.type == "period-close" and values:
+            self.closed_months.add(str(values[0]))
+        elif entry.type == "period-reopen" and values:
+            self.closed_months.discard(str(values[0]))
+
+    def _take_txn(self, txn: data.Transaction, ordered: bool) -> None:
+        month = txn.date.strftime("%Y-%m")
+        funds: set[str | None] = {None}
+        for posting in txn.postings:
+            if posting.units is None or posting.units.number is None:
+                continue
+            fund = fund_of_posting(txn, posting) or ""
+            funds.add(fund or None)
+            self._totals[(posting.account, fund, month)] += posting.units.number
+        self._txns.append(txn)
+        for key in funds:
+            if ordered:
+                bisect.insort(self._ordered[key], txn, key=_order_key)
+            else:
+                self._ordered[key].append(txn)
+        meta = txn.meta or {}
+        entry_id = meta.get("id")
+        if isinstance(entry_id, str):
+            self._by_id[entry_id] = txn
+        reverses = meta.get("reverses")
+        if isinstance(reverses, str) and isinstance(entry_id, str):
+            self._reversed[reverses] = entry_id
+        seq = chain.seq_of(txn)
+        if seq is not None and seq > self.seq:
+            self.seq = seq
+            self.head_hash = str(meta.get("hash", ""))
+            self.head_at = str(meta.get("entered-at", ""))
+
+    def _add(self, entry: data.Directive) -> None:
+        """Take an entry appended after the load (ours or another process's)."""
+        self._take(entry)
+        self.entries.append(entry)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write(
+        self, entry: NewEntry, *, check: Callable[[Book, NewEntry], None] | None = None
+    ) -> WriteResult:
+        """Append one entry: lock, catch up, check the rules, render, parse back, append, fsync.
+
+        The same ``id`` with the same content returns the entry already written
+        (``created=False``); the same id with different content is refused.
+
+        Args:
+            entry: the entry to write.
+            check: the use case's rules, run against the current state under the lock.
+
+        Raises:
+            RuleError: a rule refused the entry; nothing was written.
+            LedgerUnavailableError: the files fail their checks; writes wait for a person.
+        """
+        from ledger import rules  # rules needs Book's queries; imported late to avoid a cycle
+
+        with self._mutex, self.store.locked():
+            if self.store.signature() != self._sig and not self._catch_up_locked():
+                self.repairs = self.store.repair_torn_tails()
+                self._load_locked()
+            if self.errors:
+                raise LedgerUnavailableError(self.errors)
+            existing = self._by_id.get(entry.id)
+            if existing is not None:
+                if rules.fingerprint_parsed(existing) != rules.fingerprint_new(entry):
+                    raise IdConflictError(entry.id)
+                return WriteResult(
+                    entry.id, self.head_hash, chain.seq_of(existing) or 0, created=False
+                )
+            now = self.clock()
+            rules.check_entry(self, entry, today=now.date())
+            if check is not None:
+                check(self, entry)
+            seq = self.seq + 1
+            meta: list[tuple[str, Any]] = [("id", entry.id), ("seq", seq), *entry.meta]
+            if not any(k == "entered-at" for k, _ in entry.meta):
+                meta.append(("entered-at", now.isoformat(timespec="seconds")))
+            unhashed = render.render_new(entry, meta)
+            digest = chain.entry_hash(self.head_hash, unhashed)
+            meta.append(("hash", digest))
+            text = render.render_new(entry, meta)
+            txn = render.parse_back(text, entry, meta)
+            path = self.store.append(entry.date.year, seq, text)
+            sig = self.store.signature()
+            self.store.write_state(seq, digest, sig)
+            self._sig = sig
+            txn = txn._replace(meta={**(txn.meta or {}), "filename": str(path), "lineno": 0})
+            self._add(txn)
+            return WriteResult(entry.id, digest, seq)
+
+    def dry_run(self, entry: NewEntry, *, check: Callable[[Book, NewEntry], None] | None = None) -> None:
+        """Run every rule a write would run, without writing (for requests awaiting approval)."""
+        from ledger import rules
+
+        with self._mutex:
+            self.refresh()
+            if self.errors:
+                raise LedgerUnavailableError(self.errors)
+            rules.check_entry(self, entry, today=self.clock().date())
+            if check is not None:
+                check(self, entry)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get(self, entry_id: str) -> data.Transaction | None:
+        """The transaction written with this id, if any."""
+        return self._by_id.get(entry_id)
+
+    def reversed_by(self, entry_id: str) -> str | None:
+        """The id of the entry that reversed this one, if any."""
+        return self._reversed.get(entry_id)
+
+    def transactions(self) -> list[data.Transaction]:
+        """Every transaction, in the order taken (file order at load, then appends)."""
+        return self._txns
+
+    def latest(self, n: int, *, fund: str | None = None) -> list[data.Transaction]:
+        """The ``n`` most recent transactions by date (then by order of writing)."""
+        ordered = self._ordered.get(fund, [])
+        return ordered[: -n - 1 : -1] if n > 0 else []
+
+    def ordered(self, fund: str | None = None) -> list[data.Transaction]:
+        """Transactions sorted by date and order of writing, all or of one fund (do not mutate)."""
+        return self._ordered.get(fund, [])
+
+    def account_balance(self, account: str, *, until: str | None = None) -> Decimal:
+        """Balance of an account and its sub-accounts (months up to ``until``, "YYYY-MM")."""
+        total = ZERO
+        prefix = account + ":"
+        for (acc, _fund, month), amount in self._totals.items():
+            if (acc == account or acc.startswith(prefix)) and (until is None or month <= until):
+                total += amount
+        return total
+
+    def fund_totals(
+        self, fund: str, *, start: str | None = None, end: str | None = None
+    ) -> FundTotals:
+        """A fund's income, spending and transfers over months ``start``..``end`` (inclusive)."""
+        income = spent = transfers = ZERO
+        for (acc, f, month), amount in self._totals.items():
+            if f != fund or (start and month < start) or (end and month > end):
+                continue
+            root = acc.split(":", 1)[0]
+            if root == "Income":
+                income -= amount
+            elif root == "Expenses":
+                spent += amount
+            elif root == "Equity":
+                transfers -= amount
+        return FundTotals(income, spent, transfers)
+
+    def fund_balance(self, fund: str) -> Decimal:
+        """What a fund holds now."""
+        return self.fund_totals(fund).balance
+
+    def totals_by(
+        self, *, root: str, start: str | None = None, end: str | None = None
+    ) -> dict[tuple[str, str, str], Decimal]:
+        """Raw totals (account, fund, month) under one root account, for reports."""
+        return {
+            key: amount
+            for key, amount in self._totals.items()
+            if key[0].split(":", 1)[0] == root
+            and (start is None or key[2] >= start)
+            and (end is None or key[2] <= end)
+        }
+
+    def is_closed(self, day: dt.date) -> bool:
+        """Whether the month of ``day`` has been closed."""
+        return day.strftime("%Y-%m") in self.closed_months
+
+    @property
+    def path(self) -> Path:
+        """The ledger folder."""
+        return self.store.root
+
+
+def _order_key(txn: data.Transaction) -> tuple[dt.date, int]:
+    return (txn.date, chain.seq_of(txn) or 0)
+
+
+def funds_of(txn: data.Transaction) -> set[str]:
+    """Every fund a transaction touches."""
+    return {f for p in txn.postings if (f := fund_of_posting(txn, p))}
+
+
+def _error_text(error: Any) -> str:
+    source = getattr(error, "source", None) or {}
+    where = f"{Path(str(source.get('filename', '?'))).name}:{source.get('lineno', '?')}"
+    return f"{where}: {getattr(error, 'message', error)}"
