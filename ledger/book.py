@@ -98,6 +98,7 @@ class Book:
         # Transactions by (date, seq), overall (key None) and per fund: the latest N are a slice.
         self._ordered: dict[str | None, list[data.Transaction]] = defaultdict(list)
         self._sig: Signature = {}
+        self._gen = 0
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -110,6 +111,7 @@ class Book:
 
     def _load_locked(self) -> None:
         sig = self.store.signature()
+        state = self.store.read_state()
         entries, errors, options = loader.load_file(str(self.store.main))
         self._reset()
         self.title = str(options.get("title") or "")
@@ -120,6 +122,12 @@ class Book:
             txns.sort(key=_order_key)
         self.entries = entries
         self._sig = sig
+        self._gen = _gen_of(state)
+        if state is None or state.get("files") != _as_state(sig):
+            # The files changed other than by an app append (a hand edit, a repair): a Book that
+            # loaded before must not catch up by reading only the new bytes, so start a generation.
+            self._gen += 1
+            self.store.write_state(self.seq, self.head_hash, sig, self._gen)
 
     def refresh(self) -> None:
         """Catch up with changes made by other processes or by hand; cheap when there are none."""
@@ -139,7 +147,7 @@ class Book:
         if sig == self._sig:
             return True
         state = self.store.read_state()
-        if not state or state.get("files") != {k: list(v) for k, v in sig.items()}:
+        if not state or state.get("files") != _as_state(sig) or _gen_of(state) != self._gen:
             return False
         for rel, (size, _mtime) in sig.items():
             old = self._sig.get(rel)
@@ -156,7 +164,7 @@ class Book:
             with path.open("rb") as fh:
                 fh.seek(start)
                 chunk = fh.read(size - start).decode("utf-8")
-            new_entries, errors, _ = parser.parse_string(chunk, filename=str(path))
+            new_entries, errors, _ = parser.parse_string(chunk, report_filename=str(path))
             if errors:
                 return False
             for entry in new_entries:
@@ -279,7 +287,7 @@ class Book:
             txn = render.parse_back(text, entry, meta)
             path = self.store.append(entry.date.year, seq, text)
             sig = self.store.signature()
-            self.store.write_state(seq, digest, sig)
+            self.store.write_state(seq, digest, sig, self._gen)
             self._sig = sig
             txn = txn._replace(meta={**(txn.meta or {}), "filename": str(path), "lineno": 0})
             self._add(txn)
@@ -379,6 +387,16 @@ def _order_key(txn: data.Transaction) -> tuple[dt.date, int]:
 def funds_of(txn: data.Transaction) -> set[str]:
     """Every fund a transaction touches."""
     return {f for p in txn.postings if (f := fund_of_posting(txn, p))}
+
+
+def _as_state(sig: Signature) -> dict[str, list[int]]:
+    """A signature as it reads back from the JSON state file."""
+    return {k: list(v) for k, v in sig.items()}
+
+
+def _gen_of(state: dict[str, object] | None) -> int:
+    gen = (state or {}).get("gen", 0)
+    return gen if isinstance(gen, int) and not isinstance(gen, bool) else 0
 
 
 def _error_text(error: Any) -> str:

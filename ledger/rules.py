@@ -118,13 +118,36 @@ def _check_fund(book: Book, entry: NewEntry, fund: str | None) -> None:
         raise RuleError("fund", f"基金「{info.name}」在 {entry.date.isoformat()} 尚未设立（fund not open）")
 
 
+#: Metadata that may differ between two tries of the same request: who and when, by which path,
+#: and what the store adds. Everything else (donor, note, channel, fund …) must match.
+_VOLATILE_META = frozenset(
+    {"id", "seq", "hash", "entered-at", "entered-by", "approved-by", "source", "filename", "lineno"}
+)
+
+
+def _meta_key(items: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple(
+        sorted(
+            (
+                (k, Decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+                for k, v in items
+                if k not in _VOLATILE_META and not k.startswith("__")
+            ),
+            key=lambda kv: kv[0],
+        )
+    )
+
+
 def fingerprint_new(entry: NewEntry) -> tuple[Any, ...]:
     """What must match for a repeated id to count as the same request."""
     return (
         entry.date,
         entry.payee,
         entry.narration,
-        tuple(sorted((p.account, p.amount) for p in entry.postings)),
+        frozenset(entry.tags),
+        frozenset(entry.links),
+        _meta_key(entry.meta),
+        tuple(sorted((p.account, p.amount, _meta_key(p.meta)) for p in entry.postings)),
     )
 
 
@@ -134,5 +157,14 @@ def fingerprint_parsed(txn: data.Transaction) -> tuple[Any, ...]:
         txn.date,
         txn.payee or "",
         txn.narration or "",
-        tuple(sorted((p.account, p.units.number) for p in txn.postings if p.units is not None)),
+        frozenset(txn.tags or ()),
+        frozenset(txn.links or ()),
+        _meta_key((txn.meta or {}).items()),
+        tuple(
+            sorted(
+                (p.account, p.units.number, _meta_key((p.meta or {}).items()))
+                for p in txn.postings
+                if p.units is not None
+            )
+        ),
     )

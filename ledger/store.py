@@ -137,8 +137,13 @@ class LedgerStore:
         block = f"{BEGIN}{seq}\n{text}{END}{seq}\n\n"
         if is_new:
             block = _year_header(path) + block
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                # A hand edit left no final newline: the begin line must start a line of its own,
+                # or the start-up repair cannot find it.
+                block = "\n" + block
             payload = block.encode("utf-8")
             written = 0
             while written < len(payload):
@@ -160,12 +165,15 @@ class LedgerStore:
             return None
         return state if isinstance(state, dict) else None
 
-    def write_state(self, seq: int, head: str, signature: Signature) -> None:
-        """Record what the files look like after this process's write (call with the lock held)."""
+    def write_state(self, seq: int, head: str, signature: Signature, gen: int = 0) -> None:
+        """Record what the files look like after this process's write (call with the lock held).
+
+        ``gen`` counts the changes not made by an app append (hand edits, repairs); a Book that
+        loaded in an older generation must reload rather than read only the new bytes.
+        """
         tmp = self._state_path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps({"seq": seq, "head": head, "files": signature}, ensure_ascii=False), "utf-8"
-        )
+        state = {"seq": seq, "head": head, "files": signature, "gen": gen}
+        tmp.write_text(json.dumps(state, ensure_ascii=False), "utf-8")
         os.replace(tmp, self._state_path)
 
     # -- crash recovery ---------------------------------------------------------------------

@@ -1,0 +1,156 @@
+"""The fund administrator's and approver's pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ledger import queries
+from ledger.errors import LedgerUnavailableError, RuleError
+from ledger_app import workflow
+from ledger_app.admin.forms import DecisionForm, DonationForm, ExpenseForm, ReversalForm
+from ledger_app.books import get_book
+from ledger_app.extensions import db
+from ledger_app.forms_common import apply_rule_error, today
+from ledger_app.models import OutflowRequest, RequestStatus
+from ledger_app.security import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+STAFF = ("admin", "approver")
+
+
+def _fund_choices(*, spend: bool = False) -> list[tuple[str, str]]:
+    book = get_book()
+    return [(f.slug, f.name + ("（限定）" if f.restricted else "")) for f in book.funds.values()]
+
+
+@bp.route("/")
+@role_required(*STAFF)
+def dashboard() -> ResponseReturnValue:
+    book = get_book()
+    pending = db.session.scalars(
+        select(OutflowRequest).where(OutflowRequest.status == RequestStatus.PENDING.value)
+        .order_by(OutflowRequest.created_at)
+    ).all()
+    return render_template(
+        "admin/dashboard.html", funds=queries.fund_rows(book), entries=queries.latest_entries(book, 15),
+        pending=pending, book=book,
+    )
+
+
+@bp.route("/donations/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_donation() -> ResponseReturnValue:
+    form = DonationForm()
+    form.fund.choices = _fund_choices()
+    if not form.is_submitted():
+        form.date.data = today()
+        form.fund.data = "general"
+    if form.validate_on_submit():
+        data = workflow.DonationInput(
+            id=None, date=form.date.data, amount=form.amount.amount, fund=form.fund.data,
+            channel=form.channel.data,
+            donor=workflow.DonorInput(
+                form.donor_name.data, form.donor_phone.data or "", form.display.data, form.donor_kind.data
+            ),
+            note=form.note.data or "",
+        )
+        try:
+            result = workflow.record_donation(get_book(), data, current_user.username)
+        except RuleError as exc:
+            apply_rule_error(form, exc)
+        except LedgerUnavailableError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("已记录捐赠 %(id)s。", id=result.id))
+            return redirect(url_for("admin.dashboard"))
+    return render_template("admin/donation_form.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/expenses/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_expense() -> ResponseReturnValue:
+    form = ExpenseForm()
+    form.fund.choices = _fund_choices(spend=True)
+    if not form.is_submitted():
+        form.date.data = today()
+    if form.validate_on_submit():
+        data = workflow.ExpenseInput(
+            id=None, date=form.date.data, amount=form.amount.amount, fund=form.fund.data,
+            payee=form.payee.data, purpose=form.purpose.data, line=form.line.data,
+            paid_from=form.paid_from.data,
+        )
+        try:
+            req = workflow.request_expense(get_book(), data, current_user.username)
+        except RuleError as exc:
+            apply_rule_error(form, exc)
+        except LedgerUnavailableError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("支出申请 %(id)s 已提交，待另一位审批人批准后入账。", id=req.id))
+            return redirect(url_for("admin.approvals"))
+    return render_template("admin/expense_form.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/reversals/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_reversal() -> ResponseReturnValue:
+    form = ReversalForm()
+    if not form.is_submitted():
+        form.date.data = today()
+    if form.validate_on_submit():
+        try:
+            req = workflow.request_reversal(
+                get_book(), form.original_id.data, form.reason.data, form.date.data,
+                current_user.username,
+            )
+        except RuleError as exc:
+            apply_rule_error(form, exc)
+        except LedgerUnavailableError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("冲销申请 %(id)s 已提交，待审批。", id=req.id))
+            return redirect(url_for("admin.approvals"))
+    return render_template("admin/reversal_form.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/approvals")
+@role_required(*STAFF)
+def approvals() -> ResponseReturnValue:
+    requests = db.session.scalars(
+        select(OutflowRequest).order_by(OutflowRequest.created_at.desc()).limit(100)
+    ).all()
+    return render_template("admin/approvals.html", requests=requests, form=DecisionForm())
+
+
+@bp.route("/approvals/<request_id>/approve", methods=["POST"])
+@role_required("approver", "admin")
+def approve(request_id: str) -> ResponseReturnValue:
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        req = workflow.approve_request(get_book(), request_id, current_user.username)
+    except (RuleError, LedgerUnavailableError) as exc:
+        flash(getattr(exc, "message", str(exc)), "error")
+        return redirect(url_for("admin.approvals")), 303
+    flash(_("已批准并入账：%(id)s", id=req.entry_id))
+    return redirect(url_for("admin.approvals")), 303
+
+
+@bp.route("/approvals/<request_id>/reject", methods=["POST"])
+@role_required("approver", "admin")
+def reject(request_id: str) -> ResponseReturnValue:
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        workflow.reject_request(request_id, current_user.username, form.note.data or "")
+    except RuleError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("已驳回申请 %(id)s。", id=request_id))
+    return redirect(url_for("admin.approvals")), 303

@@ -1,0 +1,198 @@
+"""The OpenAPI 3 document of /api/v1 — the contract other tools rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_AMOUNT = {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$", "example": "200.00"}
+_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"}
+_DATE = {"type": "string", "format": "date"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    "401": _json(_ref("Error"), "Missing or invalid bearer token"),
+    "403": _json(_ref("Error"), "The token's role may not do this"),
+    "422": _json(_ref("Error"), "A field is invalid or a rule refused it; nothing was written"),
+    "409": _json(_ref("Error"), "The id was already used for different content"),
+    "503": _json(_ref("Error"), "The ledger files fail their checks; writes are paused"),
+}
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key", "in": "header", "required": False, "schema": _ID,
+    "description": "Makes a retried request harmless; used as the entry id when the body has none.",
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole document (built on each request: it is small)."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "社区微基金账本 API",
+            "version": "1.0.0",
+            "description": (
+                "Record donations, request and approve outflows, read funds and entries. Amounts are "
+                "decimal strings in CNY; every write answers with the ledger's head hash."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/funds": {
+                "get": {
+                    "operationId": "listFunds",
+                    "summary": "Every fund with income, spending and balance",
+                    "responses": {
+                        "200": _json({"type": "array", "items": _ref("Fund")}, "The funds"),
+                        "401": _ERRORS["401"],
+                    },
+                }
+            },
+            "/donations": {
+                "post": {
+                    "operationId": "recordDonation",
+                    "summary": "Record a donation received",
+                    "parameters": [_IDEMPOTENCY],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Donation")}}},
+                    "responses": {
+                        "201": _json(_ref("Written"), "Written to the ledger"),
+                        "200": _json(_ref("Written"), "Already written with this id (a retry)"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
+                    },
+                }
+            },
+            "/expense-requests": {
+                "post": {
+                    "operationId": "requestExpense",
+                    "summary": "Request an expense; written once someone else approves it",
+                    "parameters": [_IDEMPOTENCY],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ExpenseRequest")}}},
+                    "responses": {
+                        "202": _json(_ref("Request"), "Accepted, awaiting approval"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
+                    },
+                }
+            },
+            "/reversal-requests": {
+                "post": {
+                    "operationId": "requestReversal",
+                    "summary": "Request a correction of an entry by a linked reversing entry",
+                    "parameters": [_IDEMPOTENCY],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ReversalRequest")}}},
+                    "responses": {
+                        "202": _json(_ref("Request"), "Accepted, awaiting approval"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
+                    },
+                }
+            },
+            "/requests/{id}/approve": {
+                "post": {
+                    "operationId": "approveRequest",
+                    "summary": "Approve a pending outflow (not by the person who entered it)",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": _ID}],
+                    "responses": {
+                        "200": _json(_ref("Request"), "Approved and written"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "422", "503")},
+                    },
+                }
+            },
+            "/entries/{id}": {
+                "get": {
+                    "operationId": "getEntry",
+                    "summary": "One ledger entry with its postings and metadata",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": _ID}],
+                    "responses": {
+                        "200": _json(_ref("Entry"), "The entry"),
+                        "404": _json(_ref("Error"), "No such entry"),
+                        "401": _ERRORS["401"],
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object", "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"},
+                        "field": {"type": "string", "description": "The offending field"},
+                    }}},
+                },
+                "Donor": {
+                    "type": "object", "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "maxLength": 100},
+                        "phone": {"type": "string", "description": "Kept private, never in the ledger"},
+                        "display": {"type": "string", "enum": ["name", "masked", "anonymous"], "default": "masked"},
+                        "kind": {"type": "string", "enum": ["person", "organisation"], "default": "person"},
+                    },
+                },
+                "Donation": {
+                    "type": "object", "required": ["date", "amount", "channel", "donor"],
+                    "properties": {
+                        "id": _ID, "date": _DATE, "amount": _AMOUNT,
+                        "fund": {"type": "string", "default": "general", "description": "Fund slug"},
+                        "channel": {"type": "string", "enum": ["cash", "bank", "wechat", "alipay"]},
+                        "donor": _ref("Donor"), "note": {"type": "string", "maxLength": 300},
+                    },
+                },
+                "ExpenseRequest": {
+                    "type": "object", "required": ["date", "amount", "fund", "payee", "purpose"],
+                    "properties": {
+                        "id": _ID, "date": _DATE, "amount": _AMOUNT, "fund": {"type": "string"},
+                        "payee": {"type": "string", "maxLength": 200}, "purpose": {"type": "string", "maxLength": 300},
+                        "line": {"type": "string", "enum": ["programme", "admin", "fundraising", "other"], "default": "programme"},
+                        "paid_from": {"type": "string", "enum": ["cash", "bank", "wechat", "alipay"], "default": "bank"},
+                    },
+                },
+                "ReversalRequest": {
+                    "type": "object", "required": ["original_id", "reason", "date"],
+                    "properties": {"id": _ID, "original_id": _ID, "reason": {"type": "string", "maxLength": 300}, "date": _DATE},
+                },
+                "Written": {
+                    "type": "object", "required": ["id", "head_hash"],
+                    "properties": {"id": _ID, "head_hash": {"type": "string"}, "created": {"type": "boolean"}},
+                },
+                "Request": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID, "kind": {"type": "string", "enum": ["expense", "reversal"]},
+                        "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+                        "amount": _AMOUNT, "fund": {"type": "string"}, "summary": {"type": "string"},
+                        "entered_by": {"type": "string"}, "decided_by": {"type": "string", "nullable": True},
+                        "entry_id": {"type": "string", "nullable": True}, "head_hash": {"type": "string", "nullable": True},
+                    },
+                },
+                "Fund": {
+                    "type": "object", "required": ["slug", "name", "restricted", "income", "spent", "balance"],
+                    "properties": {
+                        "slug": {"type": "string"}, "name": {"type": "string"}, "restricted": {"type": "boolean"},
+                        "income": {"type": "string"}, "spent": {"type": "string"}, "balance": {"type": "string"},
+                    },
+                },
+                "Entry": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID, "date": _DATE, "payee": {"type": "string"}, "narration": {"type": "string"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                        "links": {"type": "array", "items": {"type": "string"}},
+                        "meta": {"type": "object", "additionalProperties": True},
+                        "postings": {"type": "array", "items": {"type": "object", "properties": {
+                            "account": {"type": "string"}, "amount": {"type": "string"},
+                            "currency": {"type": "string"}, "fund": {"type": "string"}}}},
+                        "funds": {"type": "array", "items": {"type": "object"}},
+                        "reversed_by": {"type": "string", "nullable": True},
+                        "head_hash": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }

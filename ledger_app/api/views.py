@@ -1,0 +1,250 @@
+"""The JSON API under /api/v1: bearer tokens, errors that name the field, idempotent writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from ledger import queries
+from ledger.errors import EntryNotFoundError, LedgerUnavailableError, RuleError
+from ledger.model import ID_PATTERN
+from ledger_app import workflow
+from ledger_app.api.openapi import openapi_document
+from ledger_app.books import get_book
+from ledger_app.extensions import db
+from ledger_app.models import ApiToken, OutflowRequest
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> ResponseReturnValue:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if field:
+        body["error"]["field"] = field
+    return jsonify(body), status
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> ResponseReturnValue:
+    return _error(exc.status, exc.code, exc.message, exc.field)
+
+
+@bp.errorhandler(RuleError)
+def _rule_error(exc: RuleError) -> ResponseReturnValue:
+    status = 409 if exc.code == "id_conflict" else 422
+    return _error(status, exc.code, exc.message, exc.field)
+
+
+@bp.errorhandler(LedgerUnavailableError)
+def _unavailable(exc: LedgerUnavailableError) -> ResponseReturnValue:
+    return _error(503, "ledger_unavailable", str(exc))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+
+
+def token_required(*roles: str) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
+    """Bearer-token auth; the token's user must have one of ``roles``."""
+
+    def decorator(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            header = request.headers.get("Authorization", "")
+            if not header.startswith("Bearer "):
+                raise ApiError(401, "unauthorized", "需要 Bearer 令牌（bearer token required）")
+            token = db.session.scalars(
+                select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(header[7:].strip()))
+            ).first()
+            if token is None or token.revoked_at is not None or not token.user.active:
+                raise ApiError(401, "unauthorized", "令牌无效或已撤销（invalid token）")
+            if roles and token.user.role not in roles:
+                raise ApiError(403, "forbidden", f"角色 {token.user.role} 无权执行此操作（forbidden）")
+            g.api_user = token.user
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "请求体须为 JSON 对象（body must be a JSON object）")
+    return data
+
+
+def _str(data: dict[str, Any], name: str, *, required: bool = True, default: str = "") -> str:
+    value = data.get(name, None)
+    if value is None:
+        if required:
+            raise ApiError(422, "required", f"缺少字段 {name}（{name} is required）", name)
+        return default
+    if not isinstance(value, str):
+        raise ApiError(422, "invalid", f"字段 {name} 须为字符串（{name} must be a string）", name)
+    return value
+
+
+def _date(data: dict[str, Any], name: str = "date") -> dt.date:
+    raw = _str(data, name)
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ApiError(422, "invalid", f"日期须为 YYYY-MM-DD（bad {name}）", name) from exc
+
+
+def _entry_id(data: dict[str, Any]) -> str | None:
+    """The id of the write: the body's ``id`` or the Idempotency-Key header (they must agree)."""
+    body_id = data.get("id")
+    key = request.headers.get("Idempotency-Key")
+    if body_id is not None and not isinstance(body_id, str):
+        raise ApiError(422, "invalid", "id 须为字符串（id must be a string）", "id")
+    if key is not None and not ID_PATTERN.fullmatch(key):
+        raise ApiError(422, "invalid", "Idempotency-Key 只能由字母、数字、._- 组成，最长64位", "Idempotency-Key")
+    if body_id and key and body_id != key:
+        raise ApiError(422, "invalid", "id 与 Idempotency-Key 不一致（id and key differ）", "id")
+    return body_id or key
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document())
+
+
+@bp.get("/funds")
+@token_required()
+def list_funds() -> ResponseReturnValue:
+    rows = queries.fund_rows(get_book())
+    return jsonify([
+        {"slug": r.slug, "name": r.name, "restricted": r.restricted, "income": str(r.income),
+         "spent": str(r.spent), "balance": str(r.balance)}
+        for r in rows
+    ])
+
+
+@bp.post("/donations")
+@token_required("admin")
+def record_donation() -> ResponseReturnValue:
+    data = _body()
+    donor = data.get("donor")
+    if not isinstance(donor, dict):
+        raise ApiError(422, "required", "缺少捐赠人信息 donor（donor is required）", "donor")
+    book = get_book()
+    result = workflow.record_donation(
+        book,
+        workflow.DonationInput(
+            id=_entry_id(data), date=_date(data), amount=_str(data, "amount"),
+            fund=_str(data, "fund", required=False, default="general"),
+            channel=_str(data, "channel"),
+            donor=workflow.DonorInput(
+                name=_str(donor, "name"), phone=_str(donor, "phone", required=False),
+                display=_str(donor, "display", required=False, default="masked"),
+                kind=_str(donor, "kind", required=False, default="person"),
+            ),
+            note=_str(data, "note", required=False),
+        ),
+        g.api_user.username,
+        source="api",
+    )
+    return jsonify({"id": result.id, "head_hash": result.head_hash, "created": result.created}), (
+        201 if result.created else 200
+    )
+
+
+def _request_json(req: OutflowRequest) -> dict[str, Any]:
+    return {
+        "id": req.id, "kind": req.kind, "status": req.status, "amount": req.amount,
+        "fund": req.fund, "summary": req.summary, "entered_by": req.entered_by,
+        "decided_by": req.decided_by, "entry_id": req.entry_id, "head_hash": req.head_hash,
+    }
+
+
+@bp.post("/expense-requests")
+@token_required("admin")
+def request_expense() -> ResponseReturnValue:
+    data = _body()
+    req = workflow.request_expense(
+        get_book(),
+        workflow.ExpenseInput(
+            id=_entry_id(data), date=_date(data), amount=_str(data, "amount"),
+            fund=_str(data, "fund"), payee=_str(data, "payee"), purpose=_str(data, "purpose"),
+            line=_str(data, "line", required=False, default="programme"),
+            paid_from=_str(data, "paid_from", required=False, default="bank"),
+        ),
+        g.api_user.username,
+        source="api",
+    )
+    return jsonify(_request_json(req)), 202
+
+
+@bp.post("/reversal-requests")
+@token_required("admin")
+def request_reversal() -> ResponseReturnValue:
+    data = _body()
+    req = workflow.request_reversal(
+        get_book(), _str(data, "original_id"), _str(data, "reason"), _date(data),
+        g.api_user.username, entry_id=_entry_id(data), source="api",
+    )
+    return jsonify(_request_json(req)), 202
+
+
+@bp.post("/requests/<request_id>/approve")
+@token_required("approver", "admin")
+def approve_request(request_id: str) -> ResponseReturnValue:
+    req = workflow.approve_request(get_book(), request_id, g.api_user.username)
+    return jsonify(_request_json(req))
+
+
+@bp.get("/entries/<entry_id>")
+@token_required()
+def get_entry(entry_id: str) -> ResponseReturnValue:
+    book = get_book()
+    book.refresh()
+    txn = book.get(entry_id)
+    if txn is None:
+        raise ApiError(404, "not_found", f"没有编号为 {entry_id} 的分录（no such entry）", "id")
+    meta = {k: _plain(v) for k, v in (txn.meta or {}).items() if k not in ("filename", "lineno")}
+    row = queries.entry_row(book, txn)
+    return jsonify({
+        "id": entry_id, "date": txn.date.isoformat(), "payee": txn.payee or "",
+        "narration": txn.narration or "", "tags": sorted(txn.tags or ()), "links": sorted(txn.links or ()),
+        "meta": meta,
+        "postings": [
+            {"account": p.account, "amount": str(p.units.number), "currency": p.units.currency,
+             **({"fund": p.meta["fund"]} if p.meta and "fund" in p.meta else {})}
+            for p in txn.postings if p.units is not None
+        ],
+        "funds": [{"slug": s, "name": n, "change": str(a)} for s, n, a in row.funds],
+        "reversed_by": row.reversed_by or None,
+        "head_hash": book.head_hash,
+    })
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+__all__ = ["EntryNotFoundError", "bp"]

@@ -1,0 +1,78 @@
+"""The auditor's pages: statements as PDF and the canonical ledger files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+from flask import Blueprint, current_app, render_template, send_file
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from wtforms import DateField
+from wtforms.validators import DataRequired
+
+from ledger import queries
+from ledger_app.books import get_book
+from ledger_app.extensions import db
+from ledger_app.forms_common import today
+from ledger_app.security import audit, role_required
+from reports.fund_statement import build_fund_statement
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+READERS = ("auditor", "admin", "approver")
+
+
+class StatementForm(FlaskForm):  # type: ignore[misc]
+    class Meta:
+        csrf = False  # a read-only GET form
+
+    start = DateField("起始日期", validators=[DataRequired()])
+    end = DateField("截止日期", validators=[DataRequired()])
+
+
+@bp.route("/")
+@role_required(*READERS)
+def index() -> ResponseReturnValue:
+    book = get_book()
+    form = StatementForm(meta={"csrf": False})
+    t = today()
+    form.start.data = dt.date(t.year, 1, 1)
+    form.end.data = t
+    return render_template("audit/index.html", form=form, book=book)
+
+
+@bp.route("/statement.pdf")
+@role_required(*READERS)
+def statement_pdf() -> ResponseReturnValue:
+    from flask import request
+
+    form = StatementForm(request.args, meta={"csrf": False})
+    if not form.validate() or form.start.data > form.end.data:
+        book = get_book()
+        if form.start.data and form.end.data and form.start.data > form.end.data:
+            form.end.errors = [*form.end.errors, "截止日期须不早于起始日期（end before start）"]
+        return render_template("audit/index.html", form=form, book=book), 400
+    statement = queries.fund_statement(get_book(), form.start.data, form.end.data)
+    pdf = build_fund_statement(statement, org_name=current_app.config["ORG_NAME"])
+    audit("export_statement", target=f"{form.start.data}..{form.end.data}")
+    db.session.commit()
+    name = f"fund-statement-{form.start.data}-{form.end.data}.pdf"
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name)
+
+
+@bp.route("/ledger.zip")
+@role_required(*READERS)
+def ledger_zip() -> ResponseReturnValue:
+    book = get_book()
+    book.refresh()
+    buf = io.BytesIO()
+    root = book.store.root
+    with book.store.locked(shared=True), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in book.store.files():
+            zf.write(path, f"ledger/{book.store.relative(path)}")
+    audit("export_ledger", target=str(root.name), head=book.head_hash)
+    db.session.commit()
+    buf.seek(0)
+    return send_file(buf, mimetype="application/zip", as_attachment=True,
+                     download_name=f"ledger-{today()}.zip")

@@ -1,0 +1,204 @@
+"""The app database: everything that is not money (users, donors' personal data, requests, logs).
+
+Every money fact lives in the Beancount files; losing this database loses no money.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import secrets
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger_app.extensions import db
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC timestamps in the database (portable across SQLite and PostgreSQL)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Role(enum.StrEnum):
+    """What a user is for (DESIGN.md §1)."""
+
+    ADMIN = "admin"
+    APPROVER = "approver"
+    AUDITOR = "auditor"
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    """A person who signs in: an administrator, an approver or an auditor."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    # Flask-Login: the id is the server-side session's, so ending that row ends the cookie.
+    _session_id = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self._session_id or ""
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+class UserSession(db.Model):  # type: ignore[name-defined,misc]
+    """A signed-in browser session; logout or expiry revokes it, so a copied cookie stops working."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A bearer token for the JSON API; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @staticmethod
+    def new_token() -> str:
+        return "cfl_" + secrets.token_urlsafe(32)
+
+
+class LoginAttempt(db.Model):  # type: ignore[name-defined,misc]
+    """Failed sign-ins, counted across every worker process to throttle guessing."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Display(enum.StrEnum):
+    """How a donor chose to appear in public."""
+
+    NAME = "name"
+    MASKED = "masked"
+    ANONYMOUS = "anonymous"
+
+
+class Donor(db.Model):  # type: ignore[name-defined,misc]
+    """A donor's personal data. The ledger knows only ``ref`` and the public form of the name."""
+
+    __tablename__ = "donors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="person")
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32), default="", index=True)
+    display: Mapped[str] = mapped_column(String(16), default=Display.MASKED.value)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @staticmethod
+    def new_ref() -> str:
+        return "d-" + secrets.token_hex(6)
+
+    def public_name(self) -> str:
+        """The name as the donor chose to show it: full, masked (张*), or 匿名."""
+        if self.display == Display.NAME.value:
+            return self.name
+        if self.display == Display.ANONYMOUS.value:
+            return "匿名"
+        return mask_name(self.name)
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧***, Alice Wang → A***."""
+    name = name.strip()
+    if not name:
+        return "匿名"
+    return name[0] + "*" * max(1, min(len(name) - 1, 3))
+
+
+class RequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class OutflowRequest(db.Model):  # type: ignore[name-defined,misc]
+    """An outflow of money awaiting a second person's approval; written to the ledger only then."""
+
+    __tablename__ = "outflow_requests"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # expense | reversal
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    amount: Mapped[str] = mapped_column(String(32), default="")
+    fund: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.PENDING.value, index=True)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    entry_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    head_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AuditLog(db.Model):  # type: ignore[name-defined,misc]
+    """Who did what, when: every write, approval, sign-in and export."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+
+class IdempotencyRecord(db.Model):  # type: ignore[name-defined,misc]
+    """The answer given to an API request with an Idempotency-Key, replayed on a retry."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_sessions_user", UserSession.user_id)
