@@ -55,11 +55,11 @@ def check_ledger(book: Book) -> list[Problem]:
             elif fund not in book.funds:
                 problems.append(Problem(_where(entry), f"未声明的基金 {fund}（undeclared fund）"))
     problems += [Problem("ids", f"编号 {i} 出现了 {n} 次（duplicate id）") for i, n in ids.items() if n > 1]
-    for fund in book.funds.values():
-        balance = book.fund_balance(fund.slug)
-        if balance < 0 and not fund.may_overdraw:
+    for info in book.funds.values():
+        balance = book.fund_balance(info.slug)
+        if balance < 0 and not info.may_overdraw:
             problems.append(
-                Problem(f"fund {fund.slug}", f"基金「{fund.name}」余额为负：{format_cny(balance)}（overdrawn）")
+                Problem(f"fund {info.slug}", f"基金「{info.name}」余额为负：{format_cny(balance)}（overdrawn）")
             )
     report = chain.verify(entries)
     if not report.ok:

@@ -113,7 +113,7 @@ def to_chinese_capital(amount: Decimal) -> str:
         while n:
             groups.append(n % 10000)
             n //= 10000
-        parts = []
+        parts: list[str] = []
         need_zero = False
         for i in range(len(groups) - 1, -1, -1):
             g = groups[i]

@@ -142,7 +142,7 @@ def render_parsed(txn: data.Transaction, *, skip: frozenset[str] = frozenset()) 
     """Render a transaction read back from a file, leaving out the metadata keys in ``skip``."""
     return render_transaction(
         date=txn.date,
-        flag=txn.flag,
+        flag=txn.flag or "*",
         payee=txn.payee or "",
         narration=txn.narration or "",
         tags=txn.tags or (),

@@ -95,14 +95,14 @@ def check_entry(book: Book, entry: NewEntry, *, today: dt.date) -> None:
     if total != 0:
         raise RuleError("postings", f"借贷不平衡，差额 {total}（the entry does not balance）")
     for fund, delta in fund_deltas(entry).items():
-        info = book.funds[fund]
-        if delta >= 0 or info.may_overdraw:
+        fund_info = book.funds[fund]
+        if delta >= 0 or fund_info.may_overdraw:
             continue
         balance = book.fund_balance(fund)
         if balance + delta < 0:
             raise RuleError(
                 "amount",
-                f"基金「{info.name}」余额 {format_cny(balance)}，不足以支出 {format_cny(-delta)}"
+                f"基金「{fund_info.name}」余额 {format_cny(balance)}，不足以支出 {format_cny(-delta)}"
                 f"（fund {fund} would be overdrawn）",
                 "fund_overdrawn",
             )

@@ -13,7 +13,7 @@ from decimal import Decimal
 from ledger import chart
 from ledger.book import Book
 from ledger.errors import EntryNotFoundError, RuleError
-from ledger.model import ID_PATTERN, MetaValue, NewEntry, Posting, WriteResult
+from ledger.model import ID_PATTERN, Fund, MetaValue, NewEntry, Posting, WriteResult
 from ledger.money import format_cny, parse_amount
 from ledger.render import check_text
 
@@ -65,7 +65,7 @@ class ReversalCommand:
     source: str = "form"
 
 
-def _fund(book: Book, slug: str) -> chart.Fund:
+def _fund(book: Book, slug: str) -> Fund:
     info = book.funds.get(slug)
     if info is None:
         raise RuleError("fund", f"没有名为 {slug!r} 的基金（unknown fund）", "unknown_fund")

@@ -7,6 +7,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request, session
+from flask_babel import get_locale
 
 from ledger_app.extensions import babel
 
@@ -40,3 +41,14 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     compile_catalogs()
     babel.init_app(app, locale_selector=select_locale)
+    app.context_processor(lambda: {"get_locale": get_locale, "fund_label": fund_label})
+
+
+def fund_label(slug: str, name: str) -> str:
+    """A fund's name in the reader's language (the English name its declaration gives, if any)."""
+    if str(get_locale()) != "en":
+        return name
+    from ledger_app.books import get_book
+
+    info = get_book().funds.get(slug)
+    return info.name_en if info and info.name_en else name

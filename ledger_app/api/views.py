@@ -91,7 +91,7 @@ def _body() -> dict[str, Any]:
 
 
 def _str(data: dict[str, Any], name: str, *, required: bool = True, default: str = "") -> str:
-    value = data.get(name, None)
+    value = data.get(name)
     if value is None:
         if required:
             raise ApiError(422, "required", f"缺少字段 {name}（{name} is required）", name)
