@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,19 @@ from wtforms.validators import ValidationError
 
 from ledger.errors import RuleError
 from ledger.money import parse_amount
+
+try:
+    from wtforms import SelectChoice
+except ImportError:  # WTForms < 3.3 takes (value, label) tuples
+    SelectChoice = None
+
+
+def select_choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
+    """SelectField options; WTForms 3.3 deprecates (value, label) tuples (a DeprecationWarning,
+    an error under the test suite's ``filterwarnings = error``)."""
+    if SelectChoice is None:
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class MoneyField(StringField):  # type: ignore[misc]

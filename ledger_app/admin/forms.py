@@ -7,16 +7,17 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ledger import chart
-from ledger_app.forms_common import MoneyField, not_future
+from ledger_app.forms_common import MoneyField, not_future, select_choices
 
-CHANNELS = [(k, v) for k, v in chart.CHANNEL_NAMES.items()]
-DISPLAYS = [("masked", "隐去部分姓名（张*）"), ("name", "公开全名"), ("anonymous", "匿名")]
-LINES = [(k, v) for k, v in chart.EXPENSE_NAMES.items()]
+CHANNELS = select_choices(chart.CHANNEL_NAMES.items())
+DISPLAYS = select_choices([("masked", "隐去部分姓名（张*）"), ("name", "公开全名"), ("anonymous", "匿名")])
+LINES = select_choices(chart.EXPENSE_NAMES.items())
+KINDS = select_choices([("person", "个人"), ("organisation", "单位")])
 
 
 class DonationForm(FlaskForm):  # type: ignore[misc]
     donor_name = StringField("捐赠人姓名或单位名称", validators=[DataRequired(), Length(max=100)])
-    donor_kind = SelectField("捐赠人类型", choices=[("person", "个人"), ("organisation", "单位")])
+    donor_kind = SelectField("捐赠人类型", choices=KINDS)
     donor_phone = StringField("联系电话（不公开）", validators=[Optional(), Length(max=32)])
     display = SelectField("公开方式", choices=DISPLAYS)
     amount = MoneyField("金额（元）")

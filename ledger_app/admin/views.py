@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -14,7 +16,7 @@ from ledger_app import workflow
 from ledger_app.admin.forms import DecisionForm, DonationForm, ExpenseForm, ReversalForm
 from ledger_app.books import get_book
 from ledger_app.extensions import db
-from ledger_app.forms_common import apply_rule_error, today
+from ledger_app.forms_common import apply_rule_error, select_choices, today
 from ledger_app.models import OutflowRequest, RequestStatus
 from ledger_app.security import role_required
 
@@ -22,9 +24,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 STAFF = ("admin", "approver")
 
 
-def _fund_choices(*, spend: bool = False) -> list[tuple[str, str]]:
+def _fund_choices(*, spend: bool = False) -> list[Any]:
     book = get_book()
-    return [(f.slug, f.name + ("（限定）" if f.restricted else "")) for f in book.funds.values()]
+    return select_choices(
+        (f.slug, f.name + ("（限定）" if f.restricted else "")) for f in book.funds.values()
+    )
 
 
 @bp.route("/")
