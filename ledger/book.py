@@ -77,12 +77,13 @@ class Book:
         self.store = store
         self.clock = clock
         self._mutex = threading.RLock()
+        #: What the last start-up repair cut off (kept across reloads, which call _reset).
+        self.repairs: list[Repair] = []
         self._reset()
 
     def _reset(self) -> None:
         self.entries: list[data.Directive] = []
         self.errors: list[str] = []
-        self.repairs: list[Repair] = []
         self.accounts: dict[str, AccountInfo] = {}
         self.funds: dict[str, Fund] = {}
         self.closed_months: set[str] = set()
