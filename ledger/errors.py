@@ -32,8 +32,12 @@ class IdConflictError(RuleError):
         )
 
 
-class EntryNotFoundError(LedgerError):
+class EntryNotFoundError(RuleError):
     """No entry with that id exists in the ledger."""
+
+    def __init__(self, entry_id: str, field: str = "original_id") -> None:
+        super().__init__(field, f"没有编号为 {entry_id} 的分录（no such entry）", "not_found")
+        self.entry_id = entry_id
 
 
 class LedgerUnavailableError(LedgerError):

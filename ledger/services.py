@@ -222,12 +222,25 @@ def reversal_entry(book: Book, cmd: ReversalCommand) -> NewEntry:
     )
 
 
+def _reversal_field(exc: RuleError) -> RuleError:
+    """A reversal has no amount of its own: a refusal about money points at the original entry."""
+    if exc.field == "amount":
+        return RuleError("original_id", exc.message, exc.code)
+    return exc
+
+
 def check_reversal_request(book: Book, cmd: ReversalCommand) -> None:
     """Everything but approval, for a reversal request awaiting an approver."""
-    book.dry_run(reversal_entry(book, cmd))
+    try:
+        book.dry_run(reversal_entry(book, cmd))
+    except RuleError as exc:
+        raise _reversal_field(exc) from exc
 
 
 def record_reversal(book: Book, cmd: ReversalCommand) -> WriteResult:
     """Write an approved reversal."""
     _approval(cmd.entered_by, cmd.approved_by)
-    return book.write(reversal_entry(book, cmd))
+    try:
+        return book.write(reversal_entry(book, cmd))
+    except RuleError as exc:
+        raise _reversal_field(exc) from exc

@@ -215,7 +215,11 @@ def test_the_canteen_may_run_a_deficit(book: Book) -> None:
 def test_refunding_a_donation_that_was_already_spent_is_refused(funded: Book) -> None:
     services.record_expense(funded, expense("e-2", "60", fund="zhulaocan"))
     refuse(
-        funded, services.record_reversal, reversal("r-1", "gift-zlc"), "amount", "fund_overdrawn"
+        funded,
+        services.record_reversal,
+        reversal("r-1", "gift-zlc"),
+        "original_id",
+        "fund_overdrawn",
     )
 
 
