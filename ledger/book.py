@@ -66,7 +66,7 @@ def fund_of_posting(txn: data.Transaction, posting: data.Posting) -> str | None:
     value = (posting.meta or {}).get("fund")
     if isinstance(value, str):
         return value
-    tags = [t[len(FUND_TAG):] for t in (txn.tags or ()) if t.startswith(FUND_TAG)]
+    tags = [t[len(FUND_TAG) :] for t in (txn.tags or ()) if t.startswith(FUND_TAG)]
     return tags[0] if len(tags) == 1 else None
 
 
@@ -179,8 +179,10 @@ class Book:
         if isinstance(entry, data.Open):
             meta = entry.meta or {}
             self.accounts[entry.account] = AccountInfo(
-                entry.account, str(meta.get("name", entry.account)),
-                str(meta.get("statement", "")), entry.date,
+                entry.account,
+                str(meta.get("name", entry.account)),
+                str(meta.get("statement", "")),
+                entry.date,
             )
         elif isinstance(entry, data.Close):
             info = self.accounts.get(entry.account)
@@ -198,9 +200,13 @@ class Book:
         meta = entry.meta or {}
         if entry.type == "fund" and len(values) >= 3:
             self.funds[str(values[0])] = Fund(
-                slug=str(values[0]), name=str(values[1]), restricted=values[2] == "restricted",
-                purpose=str(meta.get("purpose", "")), may_overdraw=bool(meta.get("may-overdraw")),
-                opened=entry.date, name_en=str(meta.get("name-en", "")),
+                slug=str(values[0]),
+                name=str(values[1]),
+                restricted=values[2] == "restricted",
+                purpose=str(meta.get("purpose", "")),
+                may_overdraw=bool(meta.get("may-overdraw")),
+                opened=entry.date,
+                name_en=str(meta.get("name-en", "")),
             )
         elif entry.type == "period-close" and values:
             self.closed_months.add(str(values[0]))
@@ -294,7 +300,9 @@ class Book:
             self._add(txn)
             return WriteResult(entry.id, digest, seq)
 
-    def dry_run(self, entry: NewEntry, *, check: Callable[[Book, NewEntry], None] | None = None) -> None:
+    def dry_run(
+        self, entry: NewEntry, *, check: Callable[[Book, NewEntry], None] | None = None
+    ) -> None:
         """Run every rule a write would run, without writing (for requests awaiting approval)."""
         from ledger import rules
 

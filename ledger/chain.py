@@ -84,9 +84,13 @@ def verify(entries: Iterable[data.Directive]) -> ChainReport:
         computed = entry_hash(prev, canonical_text(txn))
         if recorded != computed:
             return ChainReport(
-                False, expected - 1, prev,
+                False,
+                expected - 1,
+                prev,
                 f"seq {seq}: 分录内容与其哈希不符，已被改动（entry changed after it was written）",
-                ident, where, unchained,
+                ident,
+                where,
+                unchained,
             )
         prev = computed
     return ChainReport(True, len(chained), prev, unchained=unchained)

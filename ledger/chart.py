@@ -28,11 +28,15 @@ DEFAULT_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec("Assets:1001-库存现金", "库存现金", "资产负债表·货币资金", "Cash on hand"),
     AccountSpec("Assets:1002-银行存款", "银行存款", "资产负债表·货币资金", "Bank deposits"),
     AccountSpec(
-        "Assets:1009-其他货币资金:微信支付", "其他货币资金—微信支付", "资产负债表·货币资金",
+        "Assets:1009-其他货币资金:微信支付",
+        "其他货币资金—微信支付",
+        "资产负债表·货币资金",
         "WeChat Pay balance",
     ),
     AccountSpec(
-        "Assets:1009-其他货币资金:支付宝", "其他货币资金—支付宝", "资产负债表·货币资金",
+        "Assets:1009-其他货币资金:支付宝",
+        "其他货币资金—支付宝",
+        "资产负债表·货币资金",
         "Alipay balance",
     ),
     AccountSpec("Assets:1122-应收款项", "应收款项", "资产负债表·应收款项", "Receivables"),
@@ -42,32 +46,46 @@ DEFAULT_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec("Liabilities:2202-应付款项", "应付款项", "资产负债表·应付款项", "Payables"),
     AccountSpec("Liabilities:2204-应付工资", "应付工资", "资产负债表·应付工资", "Wages payable"),
     AccountSpec("Liabilities:2206-应交税金", "应交税金", "资产负债表·应交税金", "Taxes payable"),
-    AccountSpec("Liabilities:2203-预收账款", "预收账款", "资产负债表·预收账款", "Advances received"),
     AccountSpec(
-        "Equity:3101-非限定性净资产", "非限定性净资产", "资产负债表·非限定性净资产",
+        "Liabilities:2203-预收账款", "预收账款", "资产负债表·预收账款", "Advances received"
+    ),
+    AccountSpec(
+        "Equity:3101-非限定性净资产",
+        "非限定性净资产",
+        "资产负债表·非限定性净资产",
         "Unrestricted net assets",
     ),
     AccountSpec(
-        "Equity:3102-限定性净资产", "限定性净资产", "资产负债表·限定性净资产",
+        "Equity:3102-限定性净资产",
+        "限定性净资产",
+        "资产负债表·限定性净资产",
         "Restricted net assets",
     ),
     AccountSpec(
-        "Income:4101-捐赠收入:非限定性", "捐赠收入（非限定性）", "业务活动表·捐赠收入",
+        "Income:4101-捐赠收入:非限定性",
+        "捐赠收入（非限定性）",
+        "业务活动表·捐赠收入",
         "Donations, unrestricted",
     ),
     AccountSpec(
-        "Income:4101-捐赠收入:限定性", "捐赠收入（限定性）", "业务活动表·捐赠收入",
+        "Income:4101-捐赠收入:限定性",
+        "捐赠收入（限定性）",
+        "业务活动表·捐赠收入",
         "Donations, restricted",
     ),
     AccountSpec(
         "Income:4301-提供服务收入", "提供服务收入", "业务活动表·提供服务收入", "Service revenue"
     ),
     AccountSpec(
-        "Income:4401-政府补助收入:非限定性", "政府补助收入（非限定性）", "业务活动表·政府补助收入",
+        "Income:4401-政府补助收入:非限定性",
+        "政府补助收入（非限定性）",
+        "业务活动表·政府补助收入",
         "Government grants, unrestricted",
     ),
     AccountSpec(
-        "Income:4401-政府补助收入:限定性", "政府补助收入（限定性）", "业务活动表·政府补助收入",
+        "Income:4401-政府补助收入:限定性",
+        "政府补助收入（限定性）",
+        "业务活动表·政府补助收入",
         "Government grants, restricted",
     ),
     AccountSpec(
@@ -76,7 +94,9 @@ DEFAULT_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec("Income:4601-投资收益", "投资收益", "业务活动表·投资收益", "Investment income"),
     AccountSpec("Income:4901-其他收入", "其他收入", "业务活动表·其他收入", "Other income"),
     AccountSpec(
-        "Expenses:5101-业务活动成本", "业务活动成本", "业务活动表·业务活动成本",
+        "Expenses:5101-业务活动成本",
+        "业务活动成本",
+        "业务活动表·业务活动成本",
         "Programme costs",
     ),
     AccountSpec("Expenses:5201-管理费用", "管理费用", "业务活动表·管理费用", "Administration"),
@@ -122,23 +142,35 @@ CANTEEN_FUND = "canteen"
 
 DEFAULT_FUNDS: tuple[Fund, ...] = (
     Fund(
-        GENERAL_FUND, "社区微基金（非限定）", restricted=False,
-        purpose="社区公益服务、微创投项目及其他经议事会决定的用途", name_en="General micro-fund",
+        GENERAL_FUND,
+        "社区微基金（非限定）",
+        restricted=False,
+        purpose="社区公益服务、微创投项目及其他经议事会决定的用途",
+        name_en="General micro-fund",
     ),
     Fund(
-        CANTEEN_FUND, "共享食堂", restricted=False, may_overdraw=True,
+        CANTEEN_FUND,
+        "共享食堂",
+        restricted=False,
+        may_overdraw=True,
         purpose="社区共享食堂（社会企业）的经营核算，盈余按规则反哺微基金",
         name_en="Shared canteen",
     ),
 )
 DEMO_RESTRICTED_FUNDS: tuple[Fund, ...] = (
     Fund(
-        "zhulaocan", "助老餐", restricted=True,
-        purpose="为70岁以上老人、独居及困难老人提供低偿助餐", name_en="Meals for elders",
+        "zhulaocan",
+        "助老餐",
+        restricted=True,
+        purpose="为70岁以上老人、独居及困难老人提供低偿助餐",
+        name_en="Meals for elders",
     ),
     Fund(
-        "meiyuanzi", "美院子", restricted=True,
-        purpose="老旧院落微更新：危旧设施整治、小花园、适老化改造", name_en="Courtyard renewal",
+        "meiyuanzi",
+        "美院子",
+        restricted=True,
+        purpose="老旧院落微更新：危旧设施整治、小花园、适老化改造",
+        name_en="Courtyard renewal",
     ),
 )
 
@@ -152,7 +184,7 @@ def render_main(title: str) -> str:
     return (
         "; 社区微基金账本 — main file. Open this file in Fava, bean-check or bean-query.\n"
         "; Entries are appended by the application to txns/YYYY.beancount; edit with care.\n"
-        f"option \"title\" {_q(title)}\n"
+        f'option "title" {_q(title)}\n'
         'option "operating_currency" "CNY"\n'
         'option "booking_method" "STRICT"\n'
         'option "name_assets" "Assets"\n'

@@ -38,7 +38,9 @@ def _where(entry: data.Directive) -> str:
 def check_ledger(book: Book) -> list[Problem]:
     """Beancount's errors plus this project's rules, on the files as they are now."""
     entries, errors, _ = loader.load_file(str(book.store.main))
-    problems = [Problem("beancount", e) for e in map(str, (getattr(x, "message", x) for x in errors))]
+    problems = [
+        Problem("beancount", e) for e in map(str, (getattr(x, "message", x) for x in errors))
+    ]
     ids: Counter[str] = Counter()
     for entry in entries:
         if not isinstance(entry, data.Transaction):
@@ -51,15 +53,22 @@ def check_ledger(book: Book) -> list[Problem]:
                 continue
             fund = fund_of_posting(entry, posting)
             if fund is None:
-                problems.append(Problem(_where(entry), f"{posting.account} 的过账不属于任何基金（no fund）"))
+                problems.append(
+                    Problem(_where(entry), f"{posting.account} 的过账不属于任何基金（no fund）")
+                )
             elif fund not in book.funds:
                 problems.append(Problem(_where(entry), f"未声明的基金 {fund}（undeclared fund）"))
-    problems += [Problem("ids", f"编号 {i} 出现了 {n} 次（duplicate id）") for i, n in ids.items() if n > 1]
+    problems += [
+        Problem("ids", f"编号 {i} 出现了 {n} 次（duplicate id）") for i, n in ids.items() if n > 1
+    ]
     for info in book.funds.values():
         balance = book.fund_balance(info.slug)
         if balance < 0 and not info.may_overdraw:
             problems.append(
-                Problem(f"fund {info.slug}", f"基金「{info.name}」余额为负：{format_cny(balance)}（overdrawn）")
+                Problem(
+                    f"fund {info.slug}",
+                    f"基金「{info.name}」余额为负：{format_cny(balance)}（overdrawn）",
+                )
             )
     report = chain.verify(entries)
     if not report.ok:

@@ -43,7 +43,9 @@ def parse_amount(
     elif isinstance(value, str):
         text = value.strip()
     else:
-        raise RuleError(field, "金额须为文本形式的数字，如 \"200.00\"（amount must be a decimal string）")
+        raise RuleError(
+            field, '金额须为文本形式的数字，如 "200.00"（amount must be a decimal string）'
+        )
     if not text:
         raise RuleError(field, "请填写金额（amount is required）", "required")
     if not (_PLAIN.fullmatch(text) or _GROUPED.fullmatch(text)):

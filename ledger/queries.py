@@ -106,8 +106,15 @@ def fund_rows(book: Book, *, year: int | None = None) -> list[FundRow]:
         flows = book.fund_totals(fund.slug, start=start, end=end)
         rows.append(
             FundRow(
-                fund.slug, fund.name, fund.name_en, fund.restricted, fund.purpose,
-                flows.income, flows.spent, flows.transfers, book.fund_balance(fund.slug),
+                fund.slug,
+                fund.name,
+                fund.name_en,
+                fund.restricted,
+                fund.purpose,
+                flows.income,
+                flows.spent,
+                flows.transfers,
+                book.fund_balance(fund.slug),
             )
         )
     return rows
@@ -143,9 +150,9 @@ def latest_entries(book: Book, n: int = 20, *, fund: str | None = None) -> list[
     return [entry_row(book, t) for t in book.latest(n, fund=fund)]
 
 
-def _movement(txns: Iterable[data.Transaction], start: dt.date, end: dt.date) -> tuple[
-    dict[str, Decimal], dict[str, list[Decimal]]
-]:
+def _movement(
+    txns: Iterable[data.Transaction], start: dt.date, end: dt.date
+) -> tuple[dict[str, Decimal], dict[str, list[Decimal]]]:
     opening: dict[str, Decimal] = defaultdict(Decimal)
     flows: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
     for txn in txns:
@@ -189,17 +196,36 @@ def fund_statement(
         o = opening.get(fund.slug, ZERO)
         inc, spent, transfers = flows.get(fund.slug, [ZERO, ZERO, ZERO])
         rows.append(
-            StatementRow(fund.slug, fund.name, fund.restricted, o, inc, spent, transfers,
-                         o + inc - spent + transfers)
+            StatementRow(
+                fund.slug,
+                fund.name,
+                fund.restricted,
+                o,
+                inc,
+                spent,
+                transfers,
+                o + inc - spent + transfers,
+            )
         )
     total = StatementRow(
-        "", "合计", False,
-        sum((r.opening for r in rows), ZERO), sum((r.income for r in rows), ZERO),
-        sum((r.spent for r in rows), ZERO), sum((r.transfers for r in rows), ZERO),
+        "",
+        "合计",
+        False,
+        sum((r.opening for r in rows), ZERO),
+        sum((r.income for r in rows), ZERO),
+        sum((r.spent for r in rows), ZERO),
+        sum((r.transfers for r in rows), ZERO),
         sum((r.closing for r in rows), ZERO),
     )
     entries = tuple(entry_row(book, t) for t in ordered if start <= t.date <= end)
     return FundStatement(
-        title=book.title, start=start, end=end, rows=tuple(rows), total=total, entries=entries,
-        head_hash=book.head_hash, head_seq=book.seq, generated_at=now or book.clock(),
+        title=book.title,
+        start=start,
+        end=end,
+        rows=tuple(rows),
+        total=total,
+        entries=entries,
+        head_hash=book.head_hash,
+        head_seq=book.seq,
+        generated_at=now or book.clock(),
     )

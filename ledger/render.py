@@ -166,7 +166,9 @@ def _norm(value: Any) -> Any:
     return value
 
 
-def parse_back(text: str, entry: NewEntry, meta: Iterable[tuple[str, MetaValue]]) -> data.Transaction:
+def parse_back(
+    text: str, entry: NewEntry, meta: Iterable[tuple[str, MetaValue]]
+) -> data.Transaction:
     """Parse rendered text and require exactly the one intended transaction.
 
     Raises:
@@ -176,7 +178,9 @@ def parse_back(text: str, entry: NewEntry, meta: Iterable[tuple[str, MetaValue]]
     entries, errors, _ = parser.parse_string(text)
     txns = [e for e in entries if isinstance(e, data.Transaction)]
     if errors or len(entries) != 1 or len(txns) != 1:
-        raise RuleError("entry", "分录无法安全写入账本（the entry does not render safely）", "unsafe")
+        raise RuleError(
+            "entry", "分录无法安全写入账本（the entry does not render safely）", "unsafe"
+        )
     txn = txns[0]
     want_meta = {k: _norm(v) for k, v in meta}
     same = (

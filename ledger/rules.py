@@ -30,7 +30,9 @@ def check_id(entry_id: str, field: str = "id") -> str:
 def check_date(book: Book, day: dt.date, *, today: dt.date, field: str = "date") -> None:
     """Not after today, and not in a closed month."""
     if day > today:
-        raise RuleError(field, f"日期 {day.isoformat()} 晚于今天（date is in the future）", "future")
+        raise RuleError(
+            field, f"日期 {day.isoformat()} 晚于今天（date is in the future）", "future"
+        )
     if book.is_closed(day):
         raise RuleError(
             field,
@@ -81,8 +83,10 @@ def check_entry(book: Book, entry: NewEntry, *, today: dt.date) -> None:
         info = book.accounts.get(p.account)
         if info is None or info.opened > entry.date or (info.closed and info.closed <= entry.date):
             raise RuleError(
-                "account", f"科目 {p.account} 在 {entry.date.isoformat()} 未开立或已关闭"
-                "（account not open on that date）", "account_closed",
+                "account",
+                f"科目 {p.account} 在 {entry.date.isoformat()} 未开立或已关闭"
+                "（account not open on that date）",
+                "account_closed",
             )
         if p.amount == 0 or p.amount != p.amount.quantize(CENT) or abs(p.amount) > MAX_AMOUNT:
             raise RuleError("amount", f"过账金额 {p.amount} 不是有效的金额（bad posting amount）")
@@ -115,7 +119,9 @@ def _check_fund(book: Book, entry: NewEntry, fund: str | None) -> None:
     if info is None:
         raise RuleError("fund", f"没有名为 {fund} 的基金（unknown fund）", "unknown_fund")
     if info.opened > entry.date:
-        raise RuleError("fund", f"基金「{info.name}」在 {entry.date.isoformat()} 尚未设立（fund not open）")
+        raise RuleError(
+            "fund", f"基金「{info.name}」在 {entry.date.isoformat()} 尚未设立（fund not open）"
+        )
 
 
 #: Metadata that may differ between two tries of the same request: who and when, by which path,

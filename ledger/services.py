@@ -75,16 +75,21 @@ def _fund(book: Book, slug: str) -> Fund:
 def _channel_account(channel: str, field: str = "channel") -> str:
     account = chart.CHANNEL_ACCOUNTS.get(channel)
     if account is None:
-        raise RuleError(field, f"收付渠道须为 {'/'.join(chart.CHANNEL_ACCOUNTS)} 之一（unknown channel）")
+        raise RuleError(
+            field, f"收付渠道须为 {'/'.join(chart.CHANNEL_ACCOUNTS)} 之一（unknown channel）"
+        )
     return account
 
 
 def _approval(entered_by: str, approved_by: str) -> None:
     if not approved_by:
-        raise RuleError("approved_by", "支出须经审批后才能入账（approval required）", "approval_required")
+        raise RuleError(
+            "approved_by", "支出须经审批后才能入账（approval required）", "approval_required"
+        )
     if approved_by == entered_by:
         raise RuleError(
-            "approved_by", "录入人不能审批自己录入的支出（maker cannot approve own request）",
+            "approved_by",
+            "录入人不能审批自己录入的支出（maker cannot approve own request）",
             "same_person",
         )
 
@@ -141,7 +146,9 @@ def expense_entry(book: Book, cmd: ExpenseCommand) -> NewEntry:
     check_text("purpose", cmd.purpose, max_len=300, required=True)
     expense = chart.EXPENSE_ACCOUNTS.get(cmd.line)
     if expense is None:
-        raise RuleError("line", f"费用类别须为 {'/'.join(chart.EXPENSE_ACCOUNTS)} 之一（unknown line）")
+        raise RuleError(
+            "line", f"费用类别须为 {'/'.join(chart.EXPENSE_ACCOUNTS)} 之一（unknown line）"
+        )
     amount = parse_amount(cmd.amount)
     meta: list[tuple[str, MetaValue]] = [("kind", "expense"), ("entered-by", cmd.entered_by)]
     if cmd.approved_by:
@@ -190,7 +197,8 @@ def reversal_entry(book: Book, cmd: ReversalCommand) -> NewEntry:
     done = book.reversed_by(cmd.original_id)
     if done and done != cmd.id:
         raise RuleError(
-            "original_id", f"分录 {cmd.original_id} 已由 {done} 冲销（already reversed）",
+            "original_id",
+            f"分录 {cmd.original_id} 已由 {done} 冲销（already reversed）",
             "already_reversed",
         )
     postings = []

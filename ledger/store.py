@@ -190,7 +190,9 @@ class LedgerStore:
             if repair:
                 log.warning(
                     "ledger: removed a half-written entry (%d bytes) from the end of %s: %r",
-                    repair.removed_bytes, repair.path, repair.removed_text[:300],
+                    repair.removed_bytes,
+                    repair.path,
+                    repair.removed_text[:300],
                 )
                 repairs.append(repair)
         return repairs

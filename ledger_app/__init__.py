@@ -71,12 +71,18 @@ def _register_filters_and_errors(app: Flask) -> None:
 
     @app.errorhandler(LedgerNotInitialisedError)
     def not_initialised(exc: Exception) -> tuple[str, int]:
-        return render_template("error.html", code=503,
-                               message="账本尚未初始化：请运行 flask --app ledger_app init"), 503
+        return render_template(
+            "error.html", code=503, message="账本尚未初始化：请运行 flask --app ledger_app init"
+        ), 503
 
-    for code, message in ((400, "请求无效（bad request）"), (403, "无权访问此页面（forbidden）"),
-                          (404, "页面不存在（not found）"), (413, "上传内容过大（too large）"),
-                          (429, "请求过多，请稍后再试（too many requests）")):
+    for code, message in (
+        (400, "请求无效（bad request）"),
+        (403, "无权访问此页面（forbidden）"),
+        (404, "页面不存在（not found）"),
+        (413, "上传内容过大（too large）"),
+        (429, "请求过多，请稍后再试（too many requests）"),
+    ):
         app.register_error_handler(
-            code, lambda exc, c=code, m=message: (render_template("error.html", code=c, message=m), c)
+            code,
+            lambda exc, c=code, m=message: (render_template("error.html", code=c, message=m), c),
         )

@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -24,6 +24,7 @@ ledger_cli = AppGroup("ledger", help="Check and verify the ledger files.")
 
 @click.command("init")
 @click.option("--title", default=None, help="Ledger title (defaults to LEDGER_ORG_NAME).")
+@with_appcontext
 def init_command(title: str | None) -> None:
     """Apply database migrations and create the ledger folder (safe to run twice)."""
     upgrade(directory=current_app.extensions["migrate"].directory)
@@ -38,6 +39,7 @@ def init_command(title: str | None) -> None:
 
 @click.command("demo")
 @click.option("--seed", default=2026, help="Random seed of the demo data.")
+@with_appcontext
 def demo_command(seed: int) -> None:
     """Load a believable year of demo data into an initialised instance (once)."""
     from ledger_app.demo import load_demo
@@ -52,15 +54,23 @@ def demo_command(seed: int) -> None:
 @click.option("--display-name", default="")
 def create_user(name: str, role: str, display_name: str) -> None:
     """Create a user; the password is read from standard input."""
-    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if not sys.stdin.isatty()
+        else click.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
     if len(password) < 10:
         raise click.ClickException("password must have at least 10 characters")
     if db.session.scalars(select(User).where(User.username == name)).first():
         raise click.ClickException(f"user {name} already exists")
-    db.session.add(User(username=name, role=role, display_name=display_name or name,
-                        password_hash=hash_password(password)))
+    db.session.add(
+        User(
+            username=name,
+            role=role,
+            display_name=display_name or name,
+            password_hash=hash_password(password),
+        )
+    )
     audit("create_user", target=name, actor="cli", role=role)
     db.session.commit()
     click.echo(f"created {role} {name}")
@@ -87,7 +97,9 @@ def ledger_check() -> None:
     book.refresh()
     problems = check_ledger(book)
     for repair in book.repairs:
-        click.echo(f"repaired: removed {repair.removed_bytes} bytes of a half-written entry from {repair.path}")
+        click.echo(
+            f"repaired: removed {repair.removed_bytes} bytes of a half-written entry from {repair.path}"
+        )
     if problems:
         for p in problems:
             click.echo(f"ERROR {p}", err=True)
@@ -104,10 +116,18 @@ def ledger_verify() -> None:
     report = chain.verify(entries)
     if not report.ok:
         click.echo(f"BROKEN at {report.location} id={report.entry_id}: {report.problem}", err=True)
-        click.echo(f"verified {report.entries} entries before it; last good hash {report.head}", err=True)
+        click.echo(
+            f"verified {report.entries} entries before it; last good hash {report.head}", err=True
+        )
         raise SystemExit(1)
-    click.echo(f"ok: {report.entries} entries chained, head {report.head}"
-               + (f"; {report.unchained} hand-written entries outside the chain" if report.unchained else ""))
+    click.echo(
+        f"ok: {report.entries} entries chained, head {report.head}"
+        + (
+            f"; {report.unchained} hand-written entries outside the chain"
+            if report.unchained
+            else ""
+        )
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -18,12 +18,54 @@ from ledger_app.models import User
 from ledger_app.security import hash_password
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = ["秀英", "桂兰", "建国", "淑芬", "志强", "丽华", "德明", "玉珍", "国庆", "春梅", "文华", "小红",
-         "明", "静", "伟", "芳", "军", "敏", "勇", "艳", "杰", "娟", "涛", "霞", "婷", "磊"]
-MERCHANTS = ["春熙路口老灶火锅", "督院街便民超市", "蜀味小馆", "红星路药房", "锦江理发店", "天府茶社",
-             "老成都面馆", "平安家政服务部"]
-COMPANIES = ["成都锦城物业服务有限公司", "四川蓉和餐饮管理有限公司", "督院街党建联盟单位·某银行支行"]
-DEMO_USERS = (("admin", "admin", "李会计"), ("approver", "approver", "王监事"), ("auditor", "auditor", "街道审计"))
+GIVEN = [
+    "秀英",
+    "桂兰",
+    "建国",
+    "淑芬",
+    "志强",
+    "丽华",
+    "德明",
+    "玉珍",
+    "国庆",
+    "春梅",
+    "文华",
+    "小红",
+    "明",
+    "静",
+    "伟",
+    "芳",
+    "军",
+    "敏",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "霞",
+    "婷",
+    "磊",
+]
+MERCHANTS = [
+    "春熙路口老灶火锅",
+    "督院街便民超市",
+    "蜀味小馆",
+    "红星路药房",
+    "锦江理发店",
+    "天府茶社",
+    "老成都面馆",
+    "平安家政服务部",
+]
+COMPANIES = [
+    "成都锦城物业服务有限公司",
+    "四川蓉和餐饮管理有限公司",
+    "督院街党建联盟单位·某银行支行",
+]
+DEMO_USERS = (
+    ("admin", "admin", "李会计"),
+    ("approver", "approver", "王监事"),
+    ("auditor", "auditor", "街道审计"),
+)
 
 
 def ensure_demo_users() -> str:
@@ -31,8 +73,14 @@ def ensure_demo_users() -> str:
     password = os.environ.get("LEDGER_DEMO_PASSWORD", "demo-password-2026")
     for username, role, display in DEMO_USERS:
         if not db.session.scalars(select(User).where(User.username == username)).first():
-            db.session.add(User(username=username, role=role, display_name=display,
-                                password_hash=hash_password(password)))
+            db.session.add(
+                User(
+                    username=username,
+                    role=role,
+                    display_name=display,
+                    password_hash=hash_password(password),
+                )
+            )
     db.session.commit()
     return password
 
@@ -55,13 +103,32 @@ def load_demo(book: Book, *, seed: int = 2026, today: dt.date | None = None) -> 
     # The street office tops up the general fund each quarter; companies sponsor twice a year.
     for i, day in enumerate(days):
         if day.day == 5 and day.month in (1, 4, 7, 10):
-            _give(book, rng, day, "四川省成都市锦江区督院街街道办事处", "organisation", "name",
-                  Decimal("30000.00"), "general", "bank", "街道季度补充资金")
+            _give(
+                book,
+                rng,
+                day,
+                "四川省成都市锦江区督院街街道办事处",
+                "organisation",
+                "name",
+                Decimal("30000.00"),
+                "general",
+                "bank",
+                "街道季度补充资金",
+            )
             donations += 1
         if day.day == 15 and day.month in (3, 9):
-            _give(book, rng, day, rng.choice(COMPANIES), "organisation", "name",
-                  _amount(rng, [5000, 8000, 10000]), rng.choice(["zhulaocan", "meiyuanzi"]), "bank",
-                  "定向支持")
+            _give(
+                book,
+                rng,
+                day,
+                rng.choice(COMPANIES),
+                "organisation",
+                "name",
+                _amount(rng, [5000, 8000, 10000]),
+                rng.choice(["zhulaocan", "meiyuanzi"]),
+                "bank",
+                "定向支持",
+            )
             donations += 1
         # Residents and merchants give most days: small sums, mostly by WeChat Pay.
         for _ in range(rng.choice([0, 0, 1, 1, 1, 2])):
@@ -78,52 +145,129 @@ def load_demo(book: Book, *, seed: int = 2026, today: dt.date | None = None) -> 
             _give(book, rng, day, name, kind, display, amount, fund, channel, "")
             donations += 1
         if i > 20 and i % 7 == 3:
-            expenses += _spend(book, rng, day, "zhulaocan", "督院街共享食堂", "助老餐补贴（本周老人用餐）",
-                               [600, 800, 900, 1200], "programme")
+            expenses += _spend(
+                book,
+                rng,
+                day,
+                "zhulaocan",
+                "督院街共享食堂",
+                "助老餐补贴（本周老人用餐）",
+                [600, 800, 900, 1200],
+                "programme",
+            )
         if i > 60 and i % 45 == 10:
-            expenses += _spend(book, rng, day, "meiyuanzi", "成都安居建材经营部",
-                               "美院子：院落花台与扶手材料", [2500, 3800, 4600], "programme")
+            expenses += _spend(
+                book,
+                rng,
+                day,
+                "meiyuanzi",
+                "成都安居建材经营部",
+                "美院子：院落花台与扶手材料",
+                [2500, 3800, 4600],
+                "programme",
+            )
         if i > 30 and i % 30 == 12:
-            expenses += _spend(book, rng, day, "general", "社区志愿者服务队",
-                               "邻里节活动物资", [300, 450, 800], "programme")
+            expenses += _spend(
+                book,
+                rng,
+                day,
+                "general",
+                "社区志愿者服务队",
+                "邻里节活动物资",
+                [300, 450, 800],
+                "programme",
+            )
         if i % 90 == 40:
-            expenses += _spend(book, rng, day, "general", "锦江区某打印店", "信息公示栏印刷与张贴",
-                               [120, 180], "admin")
+            expenses += _spend(
+                book,
+                rng,
+                day,
+                "general",
+                "锦江区某打印店",
+                "信息公示栏印刷与张贴",
+                [120, 180],
+                "admin",
+            )
     # One correction: a duplicated entry, reversed with a reason and a second person's approval.
     dup_day = days[200]
-    dup = _give(book, rng, dup_day, "周*", "person", "masked", Decimal("100.00"), "general",
-                "cash", "重复录入示例")
-    req = workflow.request_reversal(book, dup, "同一笔现金捐赠录入了两次", days[201], "admin",
-                                    entry_id=f"demo-rev-{seed}")
+    dup = _give(
+        book,
+        rng,
+        dup_day,
+        "周*",
+        "person",
+        "masked",
+        Decimal("100.00"),
+        "general",
+        "cash",
+        "重复录入示例",
+    )
+    req = workflow.request_reversal(
+        book, dup, "同一笔现金捐赠录入了两次", days[201], "admin", entry_id=f"demo-rev-{seed}"
+    )
     workflow.approve_request(book, req.id, "approver")
-    return (f"demo: {donations + 1} donations, {expenses} approved expenses, 1 reversal; "
-            f"users admin / approver / auditor, password {password}")
+    return (
+        f"demo: {donations + 1} donations, {expenses} approved expenses, 1 reversal; "
+        f"users admin / approver / auditor, password {password}"
+    )
 
 
-def _give(book: Book, rng: random.Random, day: dt.date, name: str, kind: str, display: str,
-          amount: Decimal, fund: str, channel: str, note: str) -> str:
+def _give(
+    book: Book,
+    rng: random.Random,
+    day: dt.date,
+    name: str,
+    kind: str,
+    display: str,
+    amount: Decimal,
+    fund: str,
+    channel: str,
+    note: str,
+) -> str:
     phone = f"13{rng.randrange(10**8, 10**9)}" if kind == "person" and rng.random() < 0.7 else ""
     result = workflow.record_donation(
         book,
         workflow.DonationInput(
-            id=f"demo-don-{day:%Y%m%d}-{rng.randrange(16**6):06x}", date=day, amount=amount,
-            fund=fund, channel=channel, donor=workflow.DonorInput(name, phone, display, kind), note=note,
+            id=f"demo-don-{day:%Y%m%d}-{rng.randrange(16**6):06x}",
+            date=day,
+            amount=amount,
+            fund=fund,
+            channel=channel,
+            donor=workflow.DonorInput(name, phone, display, kind),
+            note=note,
         ),
-        "admin", source="demo",
+        "admin",
+        source="demo",
     )
     return result.id
 
 
-def _spend(book: Book, rng: random.Random, day: dt.date, fund: str, payee: str, purpose: str,
-           amounts: list[int], line: str) -> int:
+def _spend(
+    book: Book,
+    rng: random.Random,
+    day: dt.date,
+    fund: str,
+    payee: str,
+    purpose: str,
+    amounts: list[int],
+    line: str,
+) -> int:
     amount = _amount(rng, amounts)
     if book.fund_balance(fund) < amount:
         return 0
     req = workflow.request_expense(
         book,
-        workflow.ExpenseInput(id=f"demo-exp-{day:%Y%m%d}-{rng.randrange(16**6):06x}", date=day,
-                              amount=amount, fund=fund, payee=payee, purpose=purpose, line=line),
-        "admin", source="demo",
+        workflow.ExpenseInput(
+            id=f"demo-exp-{day:%Y%m%d}-{rng.randrange(16**6):06x}",
+            date=day,
+            amount=amount,
+            fund=fund,
+            payee=payee,
+            purpose=purpose,
+            line=line,
+        ),
+        "admin",
+        source="demo",
     )
     workflow.approve_request(book, req.id, "approver")
     return 1

@@ -54,8 +54,13 @@ def not_future(form: Any, field: Field) -> None:
 def apply_rule_error(form: FlaskForm, exc: RuleError) -> None:
     """Show a ledger rule's refusal on the field it names, or on the whole form."""
     name = exc.field.split(".")[-1]
-    aliases = {"donor": "donor_name", "name": "donor_name", "phone": "donor_phone",
-               "display": "display", "original_id": "original_id"}
+    aliases = {
+        "donor": "donor_name",
+        "name": "donor_name",
+        "phone": "donor_phone",
+        "display": "display",
+        "original_id": "original_id",
+    }
     target = getattr(form, name, None) or getattr(form, aliases.get(name, ""), None)
     if isinstance(target, Field):
         target.errors = [*target.errors, exc.message]

@@ -52,11 +52,13 @@ def login_blocked(username: str) -> bool:
     window = utcnow() - dt.timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
     limit = current_app.config["LOGIN_MAX_FAILURES"]
     by_name = db.session.scalar(
-        select(func.count()).select_from(LoginAttempt)
+        select(func.count())
+        .select_from(LoginAttempt)
         .where(LoginAttempt.username == username, LoginAttempt.at >= window)
     )
     by_addr = db.session.scalar(
-        select(func.count()).select_from(LoginAttempt)
+        select(func.count())
+        .select_from(LoginAttempt)
         .where(LoginAttempt.remote_addr == remote_addr(), LoginAttempt.at >= window)
     )
     return (by_name or 0) >= limit or (by_addr or 0) >= limit * 4
@@ -75,9 +77,7 @@ def start_session(user: User) -> None:
     """Sign a user in with a fresh server-side session row."""
     session.clear()
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    row = UserSession(
-        id=secrets.token_urlsafe(32), user_id=user.id, expires_at=utcnow() + lifetime
-    )
+    row = UserSession(id=secrets.token_urlsafe(32), user_id=user.id, expires_at=utcnow() + lifetime)
     db.session.add(row)
     db.session.query(LoginAttempt).filter_by(username=user.username).delete()
     audit("login", target=user.username, actor=user.username)
@@ -153,8 +153,11 @@ def audit(action: str, *, target: str = "", actor: str | None = None, **detail: 
     """Add an audit-log row to the current database transaction (the caller commits)."""
     db.session.add(
         AuditLog(
-            actor=actor or actor_name(), action=action, target=target[:128],
-            detail={k: str(v) for k, v in detail.items()}, remote_addr=remote_addr(),
+            actor=actor or actor_name(),
+            action=action,
+            target=target[:128],
+            detail={k: str(v) for k, v in detail.items()},
+            remote_addr=remote_addr(),
         )
     )
 

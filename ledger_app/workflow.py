@@ -55,20 +55,27 @@ def find_or_create_donor(data: DonorInput) -> Donor:
     """The donor with this phone (or, without one, this name and no phone), else a new one."""
     check_text("donor.name", data.name, max_len=100, required=True)
     phone = data.phone.strip()
-    if phone and not (phone.replace("-", "").replace("+", "").replace(" ", "").isascii()
-                      and phone.replace("-", "").replace("+", "").replace(" ", "").isdigit()):
+    if phone and not (
+        phone.replace("-", "").replace("+", "").replace(" ", "").isascii()
+        and phone.replace("-", "").replace("+", "").replace(" ", "").isdigit()
+    ):
         raise RuleError("donor.phone", "电话号码只能包含数字、空格、+ 和 -（bad phone number）")
     if data.display not in {d.value for d in Display}:
         raise RuleError("donor.display", "公开方式须为 name / masked / anonymous 之一")
     if data.kind not in ("person", "organisation"):
         raise RuleError("donor.kind", "捐赠人类型须为 person 或 organisation")
-    query = select(Donor).where(Donor.phone == phone) if phone else select(Donor).where(
-        Donor.name == data.name.strip(), Donor.phone == ""
+    query = (
+        select(Donor).where(Donor.phone == phone)
+        if phone
+        else select(Donor).where(Donor.name == data.name.strip(), Donor.phone == "")
     )
     donor = db.session.scalars(query.limit(1)).first()
     if donor is None:
         donor = Donor(
-            ref=Donor.new_ref(), name=data.name.strip(), phone=phone, display=data.display,
+            ref=Donor.new_ref(),
+            name=data.name.strip(),
+            phone=phone,
+            display=data.display,
             kind=data.kind,
         )
         db.session.add(donor)
@@ -92,18 +99,30 @@ class DonationInput:
     note: str = ""
 
 
-def record_donation(book: Book, data: DonationInput, actor: str, *, source: str = "form") -> WriteResult:
+def record_donation(
+    book: Book, data: DonationInput, actor: str, *, source: str = "form"
+) -> WriteResult:
     """Record a donation: the donor in the database, the money in the ledger."""
     entry_id = check_entry_id(data.id, "don")
     amount = parse_amount(data.amount)
     try:
         donor = find_or_create_donor(data.donor)
-        db.session.commit()  # the donor first: a donor without a donation is harmless
         cmd = services.DonationCommand(
-            id=entry_id, date=data.date, amount=amount, fund=data.fund, channel=data.channel,
-            donor_ref=donor.ref, donor_public=donor.public_name(), entered_by=actor,
-            note=data.note, source=source,
+            id=entry_id,
+            date=data.date,
+            amount=amount,
+            fund=data.fund,
+            channel=data.channel,
+            donor_ref=donor.ref,
+            donor_public=donor.public_name(),
+            entered_by=actor,
+            note=data.note,
+            source=source,
         )
+        if book.get(entry_id) is None:
+            # The ledger's rules first, so a refused donation leaves no donor behind (§6.4).
+            book.dry_run(services.donation_entry(book, cmd))
+        db.session.commit()  # then the donor: a donor without a donation is harmless
         result = services.record_donation(book, cmd)
     except Exception:
         db.session.rollback()
@@ -129,21 +148,36 @@ class ExpenseInput:
     paid_from: str = "bank"
 
 
-def _expense_cmd(payload: dict[str, Any], entered_by: str, approved_by: str = "") -> services.ExpenseCommand:
+def _expense_cmd(
+    payload: dict[str, Any], entered_by: str, approved_by: str = ""
+) -> services.ExpenseCommand:
     return services.ExpenseCommand(
-        id=payload["id"], date=dt.date.fromisoformat(payload["date"]),
-        amount=Decimal(payload["amount"]), fund=payload["fund"], payee=payload["payee"],
-        purpose=payload["purpose"], line=payload["line"], paid_from=payload["paid_from"],
-        entered_by=entered_by, approved_by=approved_by, request=payload["id"],
+        id=payload["id"],
+        date=dt.date.fromisoformat(payload["date"]),
+        amount=Decimal(payload["amount"]),
+        fund=payload["fund"],
+        payee=payload["payee"],
+        purpose=payload["purpose"],
+        line=payload["line"],
+        paid_from=payload["paid_from"],
+        entered_by=entered_by,
+        approved_by=approved_by,
+        request=payload["id"],
         source=payload.get("source", "form"),
     )
 
 
-def _reversal_cmd(payload: dict[str, Any], entered_by: str, approved_by: str = "") -> services.ReversalCommand:
+def _reversal_cmd(
+    payload: dict[str, Any], entered_by: str, approved_by: str = ""
+) -> services.ReversalCommand:
     return services.ReversalCommand(
-        id=payload["id"], date=dt.date.fromisoformat(payload["date"]),
-        original_id=payload["original_id"], reason=payload["reason"], entered_by=entered_by,
-        approved_by=approved_by, source=payload.get("source", "form"),
+        id=payload["id"],
+        date=dt.date.fromisoformat(payload["date"]),
+        original_id=payload["original_id"],
+        reason=payload["reason"],
+        entered_by=entered_by,
+        approved_by=approved_by,
+        source=payload.get("source", "form"),
     )
 
 
@@ -152,27 +186,42 @@ def _existing_request(entry_id: str, kind: str, payload: dict[str, Any]) -> Outf
     if found is None:
         return None
     if found.kind != kind or found.payload != payload:
-        raise RuleError("id", f"编号 {entry_id} 已用于另一笔不同的申请（the id is already used）",
-                        "id_conflict")
+        raise RuleError(
+            "id", f"编号 {entry_id} 已用于另一笔不同的申请（the id is already used）", "id_conflict"
+        )
     return found
 
 
-def request_expense(book: Book, data: ExpenseInput, actor: str, *, source: str = "form") -> OutflowRequest:
+def request_expense(
+    book: Book, data: ExpenseInput, actor: str, *, source: str = "form"
+) -> OutflowRequest:
     """Ask for an expense: checked now against the ledger, written only once approved."""
     entry_id = check_entry_id(data.id, "exp")
     amount = parse_amount(data.amount)
-    payload = {**asdict(data), "id": entry_id, "amount": str(amount),
-               "date": data.date.isoformat(), "source": source}
+    payload = {
+        **asdict(data),
+        "id": entry_id,
+        "amount": str(amount),
+        "date": data.date.isoformat(),
+        "source": source,
+    }
     existing = _existing_request(entry_id, "expense", payload)
     if existing:
         return existing
     if book.get(entry_id) is not None:
-        raise RuleError("id", f"编号 {entry_id} 已在账本中（the id is already used）", "id_conflict")
+        raise RuleError(
+            "id", f"编号 {entry_id} 已在账本中（the id is already used）", "id_conflict"
+        )
     services.check_expense_request(book, _expense_cmd(payload, actor))
     fund = book.funds[data.fund]
     req = OutflowRequest(
-        id=entry_id, kind="expense", payload=payload, entered_by=actor,
-        summary=f"{data.payee}：{data.purpose}"[:300], amount=str(amount), fund=fund.slug,
+        id=entry_id,
+        kind="expense",
+        payload=payload,
+        entered_by=actor,
+        summary=f"{data.payee}：{data.purpose}"[:300],
+        amount=str(amount),
+        fund=fund.slug,
     )
     db.session.add(req)
     audit("request_expense", target=entry_id, amount=amount, fund=data.fund)
@@ -181,13 +230,24 @@ def request_expense(book: Book, data: ExpenseInput, actor: str, *, source: str =
 
 
 def request_reversal(
-    book: Book, original_id: str, reason: str, day: dt.date, actor: str, *,
-    entry_id: str | None = None, source: str = "form",
+    book: Book,
+    original_id: str,
+    reason: str,
+    day: dt.date,
+    actor: str,
+    *,
+    entry_id: str | None = None,
+    source: str = "form",
 ) -> OutflowRequest:
     """Ask for a correction of an entry by a reversing entry."""
     rid = check_entry_id(entry_id, "rev")
-    payload = {"id": rid, "original_id": original_id, "reason": reason, "date": day.isoformat(),
-               "source": source}
+    payload = {
+        "id": rid,
+        "original_id": original_id,
+        "reason": reason,
+        "date": day.isoformat(),
+        "source": source,
+    }
     existing = _existing_request(rid, "reversal", payload)
     if existing:
         return existing
@@ -201,14 +261,26 @@ def request_reversal(
         )
     ).all()
     if any(p.payload.get("original_id") == original_id for p in pending):
-        raise RuleError("original_id", "该分录已有待审批的冲销申请（a reversal is already pending）")
+        raise RuleError(
+            "original_id", "该分录已有待审批的冲销申请（a reversal is already pending）"
+        )
     original = book.get(original_id)
     assert original is not None
-    amount = sum((p.units.number for p in original.postings
-                  if p.units is not None and p.units.number and p.units.number > 0), Decimal(0))
+    amount = sum(
+        (
+            p.units.number
+            for p in original.postings
+            if p.units is not None and p.units.number and p.units.number > 0
+        ),
+        Decimal(0),
+    )
     req = OutflowRequest(
-        id=rid, kind="reversal", payload=payload, entered_by=actor,
-        summary=f"冲销 {original_id}：{reason}"[:300], amount=str(amount),
+        id=rid,
+        kind="reversal",
+        payload=payload,
+        entered_by=actor,
+        summary=f"冲销 {original_id}：{reason}"[:300],
+        amount=str(amount),
         fund=",".join(sorted(t[5:] for t in original.tags or () if t.startswith("fund-"))),
     )
     db.session.add(req)
@@ -221,25 +293,37 @@ def approve_request(book: Book, request_id: str, approver: str) -> OutflowReques
     """Approve a pending outflow and write it to the ledger with ``approved-by``."""
     req = db.session.get(OutflowRequest, request_id)
     if req is None:
-        raise RuleError("request", f"没有编号为 {request_id} 的申请（no such request）", "not_found")
+        raise RuleError(
+            "request", f"没有编号为 {request_id} 的申请（no such request）", "not_found"
+        )
     if req.status == RequestStatus.APPROVED.value:
         return req
     if req.status != RequestStatus.PENDING.value:
         raise RuleError("request", "该申请已被驳回，不能再审批（the request was rejected）")
     if req.entered_by == approver:
-        raise RuleError("approved_by", "录入人不能审批自己录入的申请（maker cannot approve own request）",
-                        "same_person")
+        raise RuleError(
+            "approved_by",
+            "录入人不能审批自己录入的申请（maker cannot approve own request）",
+            "same_person",
+        )
     if req.kind == "expense":
         result = services.record_expense(book, _expense_cmd(req.payload, req.entered_by, approver))
     else:
-        result = services.record_reversal(book, _reversal_cmd(req.payload, req.entered_by, approver))
+        result = services.record_reversal(
+            book, _reversal_cmd(req.payload, req.entered_by, approver)
+        )
     req.status = RequestStatus.APPROVED.value
     req.decided_by = approver
     req.decided_at = utcnow()
     req.entry_id = result.id
     req.head_hash = result.head_hash
-    audit("approve_request", target=req.id, actor=approver, entry=result.id,
-          amount=format_cny(Decimal(req.amount)))
+    audit(
+        "approve_request",
+        target=req.id,
+        actor=approver,
+        entry=result.id,
+        amount=format_cny(Decimal(req.amount)),
+    )
     db.session.commit()
     return req
 
@@ -251,8 +335,11 @@ def reject_request(request_id: str, approver: str, note: str) -> OutflowRequest:
     if req is None or req.status != RequestStatus.PENDING.value:
         raise RuleError("request", "只能驳回待审批的申请（only pending requests can be rejected）")
     if req.entered_by == approver:
-        raise RuleError("approved_by", "录入人不能处理自己录入的申请（maker cannot decide own request）",
-                        "same_person")
+        raise RuleError(
+            "approved_by",
+            "录入人不能处理自己录入的申请（maker cannot decide own request）",
+            "same_person",
+        )
     req.status = RequestStatus.REJECTED.value
     req.decided_by = approver
     req.decided_at = utcnow()

@@ -10,7 +10,9 @@ from ledger import chart
 from ledger_app.forms_common import MoneyField, not_future, select_choices
 
 CHANNELS = select_choices(chart.CHANNEL_NAMES.items())
-DISPLAYS = select_choices([("masked", "隐去部分姓名（张*）"), ("name", "公开全名"), ("anonymous", "匿名")])
+DISPLAYS = select_choices(
+    [("masked", "隐去部分姓名（张*）"), ("name", "公开全名"), ("anonymous", "匿名")]
+)
 LINES = select_choices(chart.EXPENSE_NAMES.items())
 KINDS = select_choices([("person", "个人"), ("organisation", "单位")])
 
@@ -40,7 +42,10 @@ class ExpenseForm(FlaskForm):  # type: ignore[misc]
 class ReversalForm(FlaskForm):  # type: ignore[misc]
     original_id = StringField(
         "要冲销的分录编号",
-        validators=[DataRequired(), Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", message="编号格式不正确")],
+        validators=[
+            DataRequired(),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", message="编号格式不正确"),
+        ],
     )
     reason = TextAreaField("冲销原因", validators=[DataRequired(), Length(max=300)])
     date = DateField("冲销日期", validators=[DataRequired(), not_future])

@@ -36,12 +36,16 @@ def _fund_choices(*, spend: bool = False) -> list[Any]:
 def dashboard() -> ResponseReturnValue:
     book = get_book()
     pending = db.session.scalars(
-        select(OutflowRequest).where(OutflowRequest.status == RequestStatus.PENDING.value)
+        select(OutflowRequest)
+        .where(OutflowRequest.status == RequestStatus.PENDING.value)
         .order_by(OutflowRequest.created_at)
     ).all()
     return render_template(
-        "admin/dashboard.html", funds=queries.fund_rows(book), entries=queries.latest_entries(book, 15),
-        pending=pending, book=book,
+        "admin/dashboard.html",
+        funds=queries.fund_rows(book),
+        entries=queries.latest_entries(book, 15),
+        pending=pending,
+        book=book,
     )
 
 
@@ -55,10 +59,16 @@ def new_donation() -> ResponseReturnValue:
         form.fund.data = "general"
     if form.validate_on_submit():
         data = workflow.DonationInput(
-            id=None, date=form.date.data, amount=form.amount.amount, fund=form.fund.data,
+            id=None,
+            date=form.date.data,
+            amount=form.amount.amount,
+            fund=form.fund.data,
             channel=form.channel.data,
             donor=workflow.DonorInput(
-                form.donor_name.data, form.donor_phone.data or "", form.display.data, form.donor_kind.data
+                form.donor_name.data,
+                form.donor_phone.data or "",
+                form.display.data,
+                form.donor_kind.data,
             ),
             note=form.note.data or "",
         )
@@ -83,8 +93,13 @@ def new_expense() -> ResponseReturnValue:
         form.date.data = today()
     if form.validate_on_submit():
         data = workflow.ExpenseInput(
-            id=None, date=form.date.data, amount=form.amount.amount, fund=form.fund.data,
-            payee=form.payee.data, purpose=form.purpose.data, line=form.line.data,
+            id=None,
+            date=form.date.data,
+            amount=form.amount.amount,
+            fund=form.fund.data,
+            payee=form.payee.data,
+            purpose=form.purpose.data,
+            line=form.line.data,
             paid_from=form.paid_from.data,
         )
         try:
@@ -108,7 +123,10 @@ def new_reversal() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             req = workflow.request_reversal(
-                get_book(), form.original_id.data, form.reason.data, form.date.data,
+                get_book(),
+                form.original_id.data,
+                form.reason.data,
+                form.date.data,
                 current_user.username,
             )
         except RuleError as exc:

@@ -58,7 +58,9 @@ def statement_pdf() -> ResponseReturnValue:
     audit("export_statement", target=f"{form.start.data}..{form.end.data}")
     db.session.commit()
     name = f"fund-statement-{form.start.data}-{form.end.data}.pdf"
-    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name)
+    return send_file(
+        io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name
+    )
 
 
 @bp.route("/ledger.zip")
@@ -74,5 +76,6 @@ def ledger_zip() -> ResponseReturnValue:
     audit("export_ledger", target=str(root.name), head=book.head_hash)
     db.session.commit()
     buf.seek(0)
-    return send_file(buf, mimetype="application/zip", as_attachment=True,
-                     download_name=f"ledger-{today()}.zip")
+    return send_file(
+        buf, mimetype="application/zip", as_attachment=True, download_name=f"ledger-{today()}.zip"
+    )

@@ -35,7 +35,9 @@ def fund(slug: str) -> ResponseReturnValue:
     if slug not in rows:
         abort(404)
     return render_template(
-        "public/fund.html", fund=rows[slug], entries=queries.latest_entries(book, 100, fund=slug),
+        "public/fund.html",
+        fund=rows[slug],
+        entries=queries.latest_entries(book, 100, fund=slug),
         head_hash=book.head_hash,
     )
 
