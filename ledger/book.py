@@ -96,6 +96,8 @@ class Book:
         # (account, fund, "YYYY-MM") -> sum of CNY units
         self._totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         self._txns: list[data.Transaction] = []
+        # fund -> month -> [income, spent, transfers]: fund figures cost O(months), not O(keys).
+        self._fund_months: dict[str, dict[str, list[Decimal]]] = defaultdict(dict)
         # Transactions by (date, seq), overall (key None) and per fund: the latest N are a slice.
         self._ordered: dict[str | None, list[data.Transaction]] = defaultdict(list)
         self._sig: Signature = {}
@@ -222,6 +224,10 @@ class Book:
             fund = fund_of_posting(txn, posting) or ""
             funds.add(fund or None)
             self._totals[(posting.account, fund, month)] += posting.units.number
+            root = _FLOW_INDEX.get(posting.account.split(":", 1)[0])
+            if fund and root is not None:
+                flows = self._fund_months[fund].setdefault(month, [ZERO, ZERO, ZERO])
+                flows[root] += -posting.units.number if root != 1 else posting.units.number
         self._txns.append(txn)
         for key in funds:
             if ordered:
@@ -351,16 +357,12 @@ class Book:
     ) -> FundTotals:
         """A fund's income, spending and transfers over months ``start``..``end`` (inclusive)."""
         income = spent = transfers = ZERO
-        for (acc, f, month), amount in self._totals.items():
-            if f != fund or (start and month < start) or (end and month > end):
+        for month, (i, s, t) in self._fund_months.get(fund, {}).items():
+            if (start and month < start) or (end and month > end):
                 continue
-            root = acc.split(":", 1)[0]
-            if root == "Income":
-                income -= amount
-            elif root == "Expenses":
-                spent += amount
-            elif root == "Equity":
-                transfers -= amount
+            income += i
+            spent += s
+            transfers += t
         return FundTotals(income, spent, transfers)
 
     def fund_balance(self, fund: str) -> Decimal:
@@ -387,6 +389,11 @@ class Book:
     def path(self) -> Path:
         """The ledger folder."""
         return self.store.root
+
+
+#: Root account -> position in a fund's [income, spent, transfers] (signs: income and transfers in
+#: are credits, so negated; spending is a debit).
+_FLOW_INDEX = {"Income": 0, "Expenses": 1, "Equity": 2}
 
 
 def _order_key(txn: data.Transaction) -> tuple[dt.date, int]:
