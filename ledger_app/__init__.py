@@ -22,6 +22,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.from_env(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.database_uri(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
 
     from ledger_app import books, cli, i18n, security
     from ledger_app.extensions import csrf, db, login_manager, migrate
@@ -82,7 +85,16 @@ def _register_filters_and_errors(app: Flask) -> None:
         (413, "上传内容过大（too large）"),
         (429, "请求过多，请稍后再试（too many requests）"),
     ):
-        app.register_error_handler(
-            code,
-            lambda exc, c=code, m=message: (render_template("error.html", code=c, message=m), c),
-        )
+        app.register_error_handler(code, _error_page(code, message))
+
+
+def _error_page(code: int, message: str) -> Any:
+    """An HTML error page, or a JSON error under /api/ (even where no API route matched)."""
+    from flask import jsonify, render_template, request
+
+    def handler(exc: Exception) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify({"error": {"code": str(code), "message": message}}), code
+        return render_template("error.html", code=code, message=message), code
+
+    return handler

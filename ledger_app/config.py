@@ -25,8 +25,8 @@ def from_env(instance_path: str) -> dict[str, object]:
     return {
         "LEDGER_ENV": env,
         "SECRET_KEY": secret or DEV_SECRET,
-        "SQLALCHEMY_DATABASE_URI": os.environ.get(
-            "DATABASE_URL", f"sqlite:///{instance / 'ledger_app.sqlite3'}"
+        "SQLALCHEMY_DATABASE_URI": database_uri(
+            os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'ledger_app.sqlite3'}")
         ),
         "LEDGER_DIR": os.environ.get("LEDGER_DIR", str(instance / "ledger")),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
@@ -51,6 +51,18 @@ def from_env(instance_path: str) -> dict[str, object]:
         "JSON_SORT_KEYS": False,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
+
+
+def database_uri(url: str) -> str:
+    """The SQLAlchemy URL of ``DATABASE_URL``, with the PostgreSQL driver this project installs.
+
+    SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3, which is not a dependency; the
+    project ships psycopg2 (psycopg2-binary), so a URL without a driver is given that one.
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
 
 
 def new_secret() -> str:

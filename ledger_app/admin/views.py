@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ledger import queries
@@ -21,6 +23,7 @@ from ledger_app.models import OutflowRequest, RequestStatus
 from ledger_app.security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+T = TypeVar("T")
 STAFF = ("admin", "approver")
 
 
@@ -29,6 +32,17 @@ def _fund_choices(*, spend: bool = False) -> list[Any]:
     return select_choices(
         (f.slug, f.name + ("（限定）" if f.restricted else "")) for f in book.funds.values()
     )
+
+
+def _attempt(form: FlaskForm, action: Callable[[], T]) -> T | None:
+    """Run one workflow call; a refusal is shown on the field it names and gives None."""
+    try:
+        return action()
+    except RuleError as exc:
+        apply_rule_error(form, exc)
+    except LedgerUnavailableError as exc:
+        form.form_errors.append(str(exc))
+    return None
 
 
 @bp.route("/")
@@ -72,13 +86,10 @@ def new_donation() -> ResponseReturnValue:
             ),
             note=form.note.data or "",
         )
-        try:
-            result = workflow.record_donation(get_book(), data, current_user.username)
-        except RuleError as exc:
-            apply_rule_error(form, exc)
-        except LedgerUnavailableError as exc:
-            form.form_errors.append(str(exc))
-        else:
+        result = _attempt(
+            form, lambda: workflow.record_donation(get_book(), data, current_user.username)
+        )
+        if result is not None:
             flash(_("已记录捐赠 %(id)s。", id=result.id))
             return redirect(url_for("admin.dashboard"))
     return render_template("admin/donation_form.html", form=form), 400 if form.errors else 200
@@ -102,13 +113,10 @@ def new_expense() -> ResponseReturnValue:
             line=form.line.data,
             paid_from=form.paid_from.data,
         )
-        try:
-            req = workflow.request_expense(get_book(), data, current_user.username)
-        except RuleError as exc:
-            apply_rule_error(form, exc)
-        except LedgerUnavailableError as exc:
-            form.form_errors.append(str(exc))
-        else:
+        req = _attempt(
+            form, lambda: workflow.request_expense(get_book(), data, current_user.username)
+        )
+        if req is not None:
             flash(_("支出申请 %(id)s 已提交，待另一位审批人批准后入账。", id=req.id))
             return redirect(url_for("admin.approvals"))
     return render_template("admin/expense_form.html", form=form), 400 if form.errors else 200
@@ -121,19 +129,17 @@ def new_reversal() -> ResponseReturnValue:
     if not form.is_submitted():
         form.date.data = today()
     if form.validate_on_submit():
-        try:
-            req = workflow.request_reversal(
+        req = _attempt(
+            form,
+            lambda: workflow.request_reversal(
                 get_book(),
                 form.original_id.data,
                 form.reason.data,
                 form.date.data,
                 current_user.username,
-            )
-        except RuleError as exc:
-            apply_rule_error(form, exc)
-        except LedgerUnavailableError as exc:
-            form.form_errors.append(str(exc))
-        else:
+            ),
+        )
+        if req is not None:
             flash(_("冲销申请 %(id)s 已提交，待审批。", id=req.id))
             return redirect(url_for("admin.approvals"))
     return render_template("admin/reversal_form.html", form=form), 400 if form.errors else 200

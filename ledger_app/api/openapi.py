@@ -25,7 +25,10 @@ _ERRORS = {
     "503": _json(_ref("Error"), "The ledger files fail their checks; writes are paused"),
 }
 _IDEMPOTENCY = {
-    "name": "Idempotency-Key", "in": "header", "required": False, "schema": _ID,
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": _ID,
     "description": "Makes a retried request harmless; used as the entry id when the body has none.",
 }
 
@@ -60,7 +63,10 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "recordDonation",
                     "summary": "Record a donation received",
                     "parameters": [_IDEMPOTENCY],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Donation")}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("Donation")}},
+                    },
                     "responses": {
                         "201": _json(_ref("Written"), "Written to the ledger"),
                         "200": _json(_ref("Written"), "Already written with this id (a retry)"),
@@ -73,7 +79,10 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "requestExpense",
                     "summary": "Request an expense; written once someone else approves it",
                     "parameters": [_IDEMPOTENCY],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ExpenseRequest")}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("ExpenseRequest")}},
+                    },
                     "responses": {
                         "202": _json(_ref("Request"), "Accepted, awaiting approval"),
                         **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
@@ -85,7 +94,10 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "requestReversal",
                     "summary": "Request a correction of an entry by a linked reversing entry",
                     "parameters": [_IDEMPOTENCY],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ReversalRequest")}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("ReversalRequest")}},
+                    },
                     "responses": {
                         "202": _json(_ref("Request"), "Accepted, awaiting approval"),
                         **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
@@ -120,74 +132,148 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {
-                    "type": "object", "required": ["error"],
-                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string"}, "message": {"type": "string"},
-                        "field": {"type": "string", "description": "The offending field"},
-                    }}},
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "field": {"type": "string", "description": "The offending field"},
+                            },
+                        }
+                    },
                 },
                 "Donor": {
-                    "type": "object", "required": ["name"],
+                    "type": "object",
+                    "required": ["name"],
                     "properties": {
                         "name": {"type": "string", "maxLength": 100},
-                        "phone": {"type": "string", "description": "Kept private, never in the ledger"},
-                        "display": {"type": "string", "enum": ["name", "masked", "anonymous"], "default": "masked"},
-                        "kind": {"type": "string", "enum": ["person", "organisation"], "default": "person"},
+                        "phone": {
+                            "type": "string",
+                            "description": "Kept private, never in the ledger",
+                        },
+                        "display": {
+                            "type": "string",
+                            "enum": ["name", "masked", "anonymous"],
+                            "default": "masked",
+                        },
+                        "kind": {
+                            "type": "string",
+                            "enum": ["person", "organisation"],
+                            "default": "person",
+                        },
                     },
                 },
                 "Donation": {
-                    "type": "object", "required": ["date", "amount", "channel", "donor"],
+                    "type": "object",
+                    "required": ["date", "amount", "channel", "donor"],
                     "properties": {
-                        "id": _ID, "date": _DATE, "amount": _AMOUNT,
-                        "fund": {"type": "string", "default": "general", "description": "Fund slug"},
+                        "id": _ID,
+                        "date": _DATE,
+                        "amount": _AMOUNT,
+                        "fund": {
+                            "type": "string",
+                            "default": "general",
+                            "description": "Fund slug",
+                        },
                         "channel": {"type": "string", "enum": ["cash", "bank", "wechat", "alipay"]},
-                        "donor": _ref("Donor"), "note": {"type": "string", "maxLength": 300},
+                        "donor": _ref("Donor"),
+                        "note": {"type": "string", "maxLength": 300},
                     },
                 },
                 "ExpenseRequest": {
-                    "type": "object", "required": ["date", "amount", "fund", "payee", "purpose"],
+                    "type": "object",
+                    "required": ["date", "amount", "fund", "payee", "purpose"],
                     "properties": {
-                        "id": _ID, "date": _DATE, "amount": _AMOUNT, "fund": {"type": "string"},
-                        "payee": {"type": "string", "maxLength": 200}, "purpose": {"type": "string", "maxLength": 300},
-                        "line": {"type": "string", "enum": ["programme", "admin", "fundraising", "other"], "default": "programme"},
-                        "paid_from": {"type": "string", "enum": ["cash", "bank", "wechat", "alipay"], "default": "bank"},
+                        "id": _ID,
+                        "date": _DATE,
+                        "amount": _AMOUNT,
+                        "fund": {"type": "string"},
+                        "payee": {"type": "string", "maxLength": 200},
+                        "purpose": {"type": "string", "maxLength": 300},
+                        "line": {
+                            "type": "string",
+                            "enum": ["programme", "admin", "fundraising", "other"],
+                            "default": "programme",
+                        },
+                        "paid_from": {
+                            "type": "string",
+                            "enum": ["cash", "bank", "wechat", "alipay"],
+                            "default": "bank",
+                        },
                     },
                 },
                 "ReversalRequest": {
-                    "type": "object", "required": ["original_id", "reason", "date"],
-                    "properties": {"id": _ID, "original_id": _ID, "reason": {"type": "string", "maxLength": 300}, "date": _DATE},
+                    "type": "object",
+                    "required": ["original_id", "reason", "date"],
+                    "properties": {
+                        "id": _ID,
+                        "original_id": _ID,
+                        "reason": {"type": "string", "maxLength": 300},
+                        "date": _DATE,
+                    },
                 },
                 "Written": {
-                    "type": "object", "required": ["id", "head_hash"],
-                    "properties": {"id": _ID, "head_hash": {"type": "string"}, "created": {"type": "boolean"}},
+                    "type": "object",
+                    "required": ["id", "head_hash"],
+                    "properties": {
+                        "id": _ID,
+                        "head_hash": {"type": "string"},
+                        "created": {"type": "boolean"},
+                    },
                 },
                 "Request": {
                     "type": "object",
                     "properties": {
-                        "id": _ID, "kind": {"type": "string", "enum": ["expense", "reversal"]},
+                        "id": _ID,
+                        "kind": {"type": "string", "enum": ["expense", "reversal"]},
                         "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
-                        "amount": _AMOUNT, "fund": {"type": "string"}, "summary": {"type": "string"},
-                        "entered_by": {"type": "string"}, "decided_by": {"type": "string", "nullable": True},
-                        "entry_id": {"type": "string", "nullable": True}, "head_hash": {"type": "string", "nullable": True},
+                        "amount": _AMOUNT,
+                        "fund": {"type": "string"},
+                        "summary": {"type": "string"},
+                        "entered_by": {"type": "string"},
+                        "decided_by": {"type": "string", "nullable": True},
+                        "entry_id": {"type": "string", "nullable": True},
+                        "head_hash": {"type": "string", "nullable": True},
                     },
                 },
                 "Fund": {
-                    "type": "object", "required": ["slug", "name", "restricted", "income", "spent", "balance"],
+                    "type": "object",
+                    "required": ["slug", "name", "restricted", "income", "spent", "balance"],
                     "properties": {
-                        "slug": {"type": "string"}, "name": {"type": "string"}, "restricted": {"type": "boolean"},
-                        "income": {"type": "string"}, "spent": {"type": "string"}, "balance": {"type": "string"},
+                        "slug": {"type": "string"},
+                        "name": {"type": "string"},
+                        "restricted": {"type": "boolean"},
+                        "income": {"type": "string"},
+                        "spent": {"type": "string"},
+                        "balance": {"type": "string"},
                     },
                 },
                 "Entry": {
                     "type": "object",
                     "properties": {
-                        "id": _ID, "date": _DATE, "payee": {"type": "string"}, "narration": {"type": "string"},
+                        "id": _ID,
+                        "date": _DATE,
+                        "payee": {"type": "string"},
+                        "narration": {"type": "string"},
                         "tags": {"type": "array", "items": {"type": "string"}},
                         "links": {"type": "array", "items": {"type": "string"}},
                         "meta": {"type": "object", "additionalProperties": True},
-                        "postings": {"type": "array", "items": {"type": "object", "properties": {
-                            "account": {"type": "string"}, "amount": {"type": "string"},
-                            "currency": {"type": "string"}, "fund": {"type": "string"}}}},
+                        "postings": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "account": {"type": "string"},
+                                    "amount": {"type": "string"},
+                                    "currency": {"type": "string"},
+                                    "fund": {"type": "string"},
+                                },
+                            },
+                        },
                         "funds": {"type": "array", "items": {"type": "object"}},
                         "reversed_by": {"type": "string", "nullable": True},
                         "head_hash": {"type": "string"},

@@ -56,10 +56,20 @@ def _unavailable(exc: LedgerUnavailableError) -> ResponseReturnValue:
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
-    return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+    return _error(
+        exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or ""
+    )
 
 
-def token_required(*roles: str) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
+# The app's HTML pages for these codes would win over the class-based handler above (Flask looks
+# for a handler by code before it looks by class), so claim them for the API by code too.
+for _code in (400, 403, 404, 413, 429):
+    bp.register_error_handler(_code, _http_error)
+
+
+def token_required(
+    *roles: str,
+) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
     """Bearer-token auth; the token's user must have one of ``roles``."""
 
     def decorator(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
@@ -74,7 +84,9 @@ def token_required(*roles: str) -> Callable[[Callable[..., ResponseReturnValue]]
             if token is None or token.revoked_at is not None or not token.user.active:
                 raise ApiError(401, "unauthorized", "令牌无效或已撤销（invalid token）")
             if roles and token.user.role not in roles:
-                raise ApiError(403, "forbidden", f"角色 {token.user.role} 无权执行此操作（forbidden）")
+                raise ApiError(
+                    403, "forbidden", f"角色 {token.user.role} 无权执行此操作（forbidden）"
+                )
             g.api_user = token.user
             return view(*args, **kwargs)
 
@@ -116,7 +128,12 @@ def _entry_id(data: dict[str, Any]) -> str | None:
     if body_id is not None and not isinstance(body_id, str):
         raise ApiError(422, "invalid", "id 须为字符串（id must be a string）", "id")
     if key is not None and not ID_PATTERN.fullmatch(key):
-        raise ApiError(422, "invalid", "Idempotency-Key 只能由字母、数字、._- 组成，最长64位", "Idempotency-Key")
+        raise ApiError(
+            422,
+            "invalid",
+            "Idempotency-Key 只能由字母、数字、._- 组成，最长64位",
+            "Idempotency-Key",
+        )
     if body_id and key and body_id != key:
         raise ApiError(422, "invalid", "id 与 Idempotency-Key 不一致（id and key differ）", "id")
     return body_id or key
@@ -134,11 +151,19 @@ def openapi() -> ResponseReturnValue:
 @token_required()
 def list_funds() -> ResponseReturnValue:
     rows = queries.fund_rows(get_book())
-    return jsonify([
-        {"slug": r.slug, "name": r.name, "restricted": r.restricted, "income": str(r.income),
-         "spent": str(r.spent), "balance": str(r.balance)}
-        for r in rows
-    ])
+    return jsonify(
+        [
+            {
+                "slug": r.slug,
+                "name": r.name,
+                "restricted": r.restricted,
+                "income": str(r.income),
+                "spent": str(r.spent),
+                "balance": str(r.balance),
+            }
+            for r in rows
+        ]
+    )
 
 
 @bp.post("/donations")
@@ -152,11 +177,14 @@ def record_donation() -> ResponseReturnValue:
     result = workflow.record_donation(
         book,
         workflow.DonationInput(
-            id=_entry_id(data), date=_date(data), amount=_str(data, "amount"),
+            id=_entry_id(data),
+            date=_date(data),
+            amount=_str(data, "amount"),
             fund=_str(data, "fund", required=False, default="general"),
             channel=_str(data, "channel"),
             donor=workflow.DonorInput(
-                name=_str(donor, "name"), phone=_str(donor, "phone", required=False),
+                name=_str(donor, "name"),
+                phone=_str(donor, "phone", required=False),
                 display=_str(donor, "display", required=False, default="masked"),
                 kind=_str(donor, "kind", required=False, default="person"),
             ),
@@ -172,9 +200,16 @@ def record_donation() -> ResponseReturnValue:
 
 def _request_json(req: OutflowRequest) -> dict[str, Any]:
     return {
-        "id": req.id, "kind": req.kind, "status": req.status, "amount": req.amount,
-        "fund": req.fund, "summary": req.summary, "entered_by": req.entered_by,
-        "decided_by": req.decided_by, "entry_id": req.entry_id, "head_hash": req.head_hash,
+        "id": req.id,
+        "kind": req.kind,
+        "status": req.status,
+        "amount": req.amount,
+        "fund": req.fund,
+        "summary": req.summary,
+        "entered_by": req.entered_by,
+        "decided_by": req.decided_by,
+        "entry_id": req.entry_id,
+        "head_hash": req.head_hash,
     }
 
 
@@ -185,8 +220,12 @@ def request_expense() -> ResponseReturnValue:
     req = workflow.request_expense(
         get_book(),
         workflow.ExpenseInput(
-            id=_entry_id(data), date=_date(data), amount=_str(data, "amount"),
-            fund=_str(data, "fund"), payee=_str(data, "payee"), purpose=_str(data, "purpose"),
+            id=_entry_id(data),
+            date=_date(data),
+            amount=_str(data, "amount"),
+            fund=_str(data, "fund"),
+            payee=_str(data, "payee"),
+            purpose=_str(data, "purpose"),
             line=_str(data, "line", required=False, default="programme"),
             paid_from=_str(data, "paid_from", required=False, default="bank"),
         ),
@@ -201,8 +240,13 @@ def request_expense() -> ResponseReturnValue:
 def request_reversal() -> ResponseReturnValue:
     data = _body()
     req = workflow.request_reversal(
-        get_book(), _str(data, "original_id"), _str(data, "reason"), _date(data),
-        g.api_user.username, entry_id=_entry_id(data), source="api",
+        get_book(),
+        _str(data, "original_id"),
+        _str(data, "reason"),
+        _date(data),
+        g.api_user.username,
+        entry_id=_entry_id(data),
+        source="api",
     )
     return jsonify(_request_json(req)), 202
 
@@ -224,19 +268,30 @@ def get_entry(entry_id: str) -> ResponseReturnValue:
         raise ApiError(404, "not_found", f"没有编号为 {entry_id} 的分录（no such entry）", "id")
     meta = {k: _plain(v) for k, v in (txn.meta or {}).items() if k not in ("filename", "lineno")}
     row = queries.entry_row(book, txn)
-    return jsonify({
-        "id": entry_id, "date": txn.date.isoformat(), "payee": txn.payee or "",
-        "narration": txn.narration or "", "tags": sorted(txn.tags or ()), "links": sorted(txn.links or ()),
-        "meta": meta,
-        "postings": [
-            {"account": p.account, "amount": str(p.units.number), "currency": p.units.currency,
-             **({"fund": p.meta["fund"]} if p.meta and "fund" in p.meta else {})}
-            for p in txn.postings if p.units is not None
-        ],
-        "funds": [{"slug": s, "name": n, "change": str(a)} for s, n, a in row.funds],
-        "reversed_by": row.reversed_by or None,
-        "head_hash": book.head_hash,
-    })
+    return jsonify(
+        {
+            "id": entry_id,
+            "date": txn.date.isoformat(),
+            "payee": txn.payee or "",
+            "narration": txn.narration or "",
+            "tags": sorted(txn.tags or ()),
+            "links": sorted(txn.links or ()),
+            "meta": meta,
+            "postings": [
+                {
+                    "account": p.account,
+                    "amount": str(p.units.number),
+                    "currency": p.units.currency,
+                    **({"fund": p.meta["fund"]} if p.meta and "fund" in p.meta else {}),
+                }
+                for p in txn.postings
+                if p.units is not None
+            ],
+            "funds": [{"slug": s, "name": n, "change": str(a)} for s, n, a in row.funds],
+            "reversed_by": row.reversed_by or None,
+            "head_hash": book.head_hash,
+        }
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -35,6 +35,15 @@ def _home_for(user: User) -> str:
     return url_for("admin.dashboard")
 
 
+def _same_site_path(target: str) -> bool:
+    r"""A path on this site. Browsers drop tabs and newlines from a URL and read a backslash as a
+    slash, so ``/<TAB>/evil.example`` or ``/\evil.example`` would leave the site (and a newline
+    does not even fit in a header)."""
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    return not any(ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
@@ -51,7 +60,7 @@ def login() -> ResponseReturnValue:
             if check_password(user, form.password.data) and user and user.active:
                 start_session(user)
                 target = request.args.get("next", "")
-                if not target.startswith("/") or target.startswith("//"):
+                if not _same_site_path(target):
                     target = _home_for(user)
                 return redirect(target)
             record_failure(name)

@@ -24,26 +24,40 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from flask_migrate import upgrade
 
     base = tmp_path_factory.mktemp("live")
-    app = create_app({
-        "TESTING": True,
-        "LEDGER_DIR": str(base / "ledger"),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base / 'db.sqlite3'}",
-        "SESSION_COOKIE_SECURE": False,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "LEDGER_DIR": str(base / "ledger"),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base / 'db.sqlite3'}",
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        store().init(funds=chart.DEFAULT_FUNDS + chart.DEMO_RESTRICTED_FUNDS, opened=dt.date(2020, 1, 1))
+        store().init(
+            funds=chart.DEFAULT_FUNDS + chart.DEMO_RESTRICTED_FUNDS, opened=dt.date(2020, 1, 1)
+        )
         book = get_book()
         day = dt.date(2026, 3, 1)
-        for i, (name, display, fund, amount) in enumerate([
-            ("张秀英", "masked", "zhulaocan", "200.00"),
-            ("督院街便民超市", "name", "general", "1500.00"),
-            ("李建国", "anonymous", "meiyuanzi", "88.00"),
-        ]):
-            workflow.record_donation(book, workflow.DonationInput(
-                id=f"b-{i}", date=day, amount=amount, fund=fund, channel="wechat",
-                donor=workflow.DonorInput(name, f"1380000000{i}", display),
-            ), "admin")
+        for i, (name, display, fund, amount) in enumerate(
+            [
+                ("张秀英", "masked", "zhulaocan", "200.00"),
+                ("督院街便民超市", "name", "general", "1500.00"),
+                ("李建国", "anonymous", "meiyuanzi", "88.00"),
+            ]
+        ):
+            workflow.record_donation(
+                book,
+                workflow.DonationInput(
+                    id=f"b-{i}",
+                    date=day,
+                    amount=amount,
+                    fund=fund,
+                    channel="wechat",
+                    donor=workflow.DonorInput(name, f"1380000000{i}", display),
+                ),
+                "admin",
+            )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -60,8 +74,14 @@ def browser() -> Iterator[object]:
     with sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield b
         b.close()

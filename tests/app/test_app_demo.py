@@ -1,0 +1,33 @@
+"""The demo command: a believable year of data, through the same workflow the forms use."""
+
+from __future__ import annotations
+
+import re
+
+from app_testkit import bean_check, bean_query_figures, ledger_text, public_figures
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+
+def test_the_demo_loads_a_year_that_passes_bean_check_and_matches_the_public_page(
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient
+) -> None:
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"demo: \d{2,} donations, \d+ approved expenses, 1 reversal", result.output)
+
+    check = bean_check(app)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
+    assert 'kind: "reversal"' in ledger_text(app)
+
+    shown = public_figures(client.get("/").get_data(as_text=True))
+    for slug, figures in bean_query_figures(app).items():
+        assert shown[slug]["balance"] == figures["balance"], slug
+        assert shown[slug]["income"] == figures["income"], slug
+        assert figures["balance"] >= 0 or slug == "canteen"
+
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0
+    assert "already loaded" in again.output
