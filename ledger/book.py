@@ -93,6 +93,11 @@ class Book:
         self.head_at = ""
         self._by_id: dict[str, data.Transaction] = {}
         self._reversed: dict[str, str] = {}
+        # Donation confirmation numbers "YYYY-NNNNNN": number -> entry id, and the last per year.
+        self._receipts: dict[str, str] = {}
+        self._receipt_last: dict[int, int] = {}
+        # External transaction ids (bank / WeChat Pay / Alipay statement rows) -> entry id.
+        self._ext_ids: dict[str, str] = {}
         # (account, fund, "YYYY-MM") -> sum of CNY units
         self._totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         self._txns: list[data.Transaction] = []
@@ -241,6 +246,16 @@ class Book:
         reverses = meta.get("reverses")
         if isinstance(reverses, str) and isinstance(entry_id, str):
             self._reversed[reverses] = entry_id
+        receipt = meta.get("receipt")
+        if isinstance(receipt, str) and isinstance(entry_id, str):
+            self._receipts[receipt] = entry_id
+            year, _, number = receipt.partition("-")
+            if year.isdigit() and number.isdigit():
+                last = self._receipt_last.get(int(year), 0)
+                self._receipt_last[int(year)] = max(last, int(number))
+        ext_id = meta.get("ext-id")
+        if isinstance(ext_id, str) and isinstance(entry_id, str):
+            self._ext_ids[ext_id] = entry_id
         seq = chain.seq_of(txn)
         if seq is not None and seq > self.seq:
             self.seq = seq
@@ -255,7 +270,11 @@ class Book:
     # -- writing ------------------------------------------------------------------------------
 
     def write(
-        self, entry: NewEntry, *, check: Callable[[Book, NewEntry], None] | None = None
+        self,
+        entry: NewEntry,
+        *,
+        check: Callable[[Book, NewEntry], None] | None = None,
+        receipt: bool = False,
     ) -> WriteResult:
         """Append one entry: lock, catch up, check the rules, render, parse back, append, fsync.
 
@@ -265,6 +284,9 @@ class Book:
         Args:
             entry: the entry to write.
             check: the use case's rules, run against the current state under the lock.
+            receipt: give the entry the next donation confirmation number of its year
+                (``receipt`` metadata, ``YYYY-NNNNNN``). It is taken under the lock in the same
+                step as the append, so the yearly sequence has no gaps and no repeats.
 
         Raises:
             RuleError: a rule refused the entry; nothing was written.
@@ -282,8 +304,13 @@ class Book:
             if existing is not None:
                 if rules.fingerprint_parsed(existing) != rules.fingerprint_new(entry):
                     raise IdConflictError(entry.id)
+                old = (existing.meta or {}).get("receipt")
                 return WriteResult(
-                    entry.id, self.head_hash, chain.seq_of(existing) or 0, created=False
+                    entry.id,
+                    self.head_hash,
+                    chain.seq_of(existing) or 0,
+                    created=False,
+                    extra={"receipt": old} if isinstance(old, str) else {},
                 )
             now = self.clock()
             rules.check_entry(self, entry, today=now.date())
@@ -291,6 +318,11 @@ class Book:
                 check(self, entry)
             seq = self.seq + 1
             meta: list[tuple[str, Any]] = [("id", entry.id), ("seq", seq), *entry.meta]
+            extra: dict[str, str] = {}
+            if receipt:
+                year = entry.date.year
+                extra["receipt"] = f"{year:04d}-{self._receipt_last.get(year, 0) + 1:06d}"
+                meta.append(("receipt", extra["receipt"]))
             if not any(k == "entered-at" for k, _ in entry.meta):
                 meta.append(("entered-at", now.isoformat(timespec="seconds")))
             unhashed = render.render_new(entry, meta)
@@ -304,7 +336,7 @@ class Book:
             self._sig = sig
             txn = txn._replace(meta={**(txn.meta or {}), "filename": str(path), "lineno": 0})
             self._add(txn)
-            return WriteResult(entry.id, digest, seq)
+            return WriteResult(entry.id, digest, seq, extra=extra)
 
     def dry_run(
         self, entry: NewEntry, *, check: Callable[[Book, NewEntry], None] | None = None
@@ -325,6 +357,19 @@ class Book:
     def get(self, entry_id: str) -> data.Transaction | None:
         """The transaction written with this id, if any."""
         return self._by_id.get(entry_id)
+
+    def by_receipt(self, number: str) -> data.Transaction | None:
+        """The donation that carries this confirmation number, if any."""
+        entry_id = self._receipts.get(number)
+        return self._by_id.get(entry_id) if entry_id else None
+
+    def by_ext_id(self, ext_id: str) -> str | None:
+        """The id of the entry recorded from this external transaction id, if any."""
+        return self._ext_ids.get(ext_id)
+
+    def receipts_issued(self, year: int) -> int:
+        """The last confirmation number given in ``year`` (0 if none)."""
+        return self._receipt_last.get(year, 0)
 
     def reversed_by(self, entry_id: str) -> str | None:
         """The id of the entry that reversed this one, if any."""

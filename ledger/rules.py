@@ -127,7 +127,20 @@ def _check_fund(book: Book, entry: NewEntry, fund: str | None) -> None:
 #: Metadata that may differ between two tries of the same request: who and when, by which path,
 #: and what the store adds. Everything else (donor, note, channel, fund …) must match.
 _VOLATILE_META = frozenset(
-    {"id", "seq", "hash", "entered-at", "entered-by", "approved-by", "source", "filename", "lineno"}
+    {
+        "id",
+        "seq",
+        "hash",
+        "entered-at",
+        "entered-by",
+        "approved-by",
+        "source",
+        "filename",
+        "lineno",
+        # Given when the entry is written (the confirmation number) or drawn at random per try.
+        "receipt",
+        "verify",
+    }
 )
 
 

@@ -7,6 +7,7 @@ CLI, imports) never build entries themselves, so every path runs the same rules.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,6 +33,27 @@ class DonationCommand:
     entered_by: str
     note: str = ""
     source: str = "form"
+    #: person / organisation / government: for "income by source" on the public site.
+    donor_kind: str = "person"
+    #: How the donor chose to appear: name / masked / anonymous (``donor_public`` is that form).
+    display: str = "masked"
+    #: money, or a gift in kind: goods (inventory) or fixed_asset, valued in CNY.
+    form: str = "money"
+    valuation_basis: str = ""
+    valued_by: str = ""
+    #: A named project a sponsor supports (corporate sponsorship), inside the fund.
+    project: str = ""
+    #: The bank / WeChat Pay / Alipay transaction id, so a statement row is never posted twice.
+    ext_id: str = ""
+    #: The pledge (kept in the database; pledges are not income until paid) this payment fulfils.
+    pledge: str = ""
+    #: The code printed on the confirmation; drawn at random when empty.
+    verify: str = ""
+
+
+DONOR_KINDS = ("person", "organisation", "government")
+DISPLAYS = ("name", "masked", "anonymous")
+IN_KIND_ACCOUNTS = {"goods": "Assets:1201-存货", "fixed_asset": "Assets:1501-固定资产"}
 
 
 @dataclass(frozen=True)
@@ -104,25 +126,57 @@ def donation_entry(book: Book, cmd: DonationCommand) -> NewEntry:
         raise RuleError("donor", "捐赠人编号无效（bad donor reference）")
     check_text("donor", cmd.donor_public, max_len=100, required=True)
     check_text("note", cmd.note, max_len=300)
+    check_text("project", cmd.project, max_len=100)
     amount = parse_amount(cmd.amount)
+    if cmd.donor_kind not in DONOR_KINDS:
+        raise RuleError("donor_kind", f"捐赠人类型须为 {'/'.join(DONOR_KINDS)} 之一")
+    if cmd.display not in DISPLAYS:
+        raise RuleError("display", f"公开方式须为 {'/'.join(DISPLAYS)} 之一")
     income = chart.DONATION_INCOME[fund.restricted]
     tag = f"fund-{fund.slug}"
     meta: list[tuple[str, MetaValue]] = [
         ("kind", "donation"),
         ("donor", cmd.donor_ref),
-        ("channel", cmd.channel),
-        ("entered-by", cmd.entered_by),
-        ("source", cmd.source),
+        ("donor-kind", cmd.donor_kind),
+        ("display", cmd.display),
     ]
+    if cmd.form == "money":
+        asset = _channel_account(cmd.channel)
+        meta.append(("channel", cmd.channel))
+    elif cmd.form in IN_KIND_ACCOUNTS:
+        asset = IN_KIND_ACCOUNTS[cmd.form]
+        check_text("valuation_basis", cmd.valuation_basis, max_len=200, required=True)
+        check_text("valued_by", cmd.valued_by, max_len=100, required=True)
+        meta += [
+            ("channel", "in-kind"),
+            ("form", cmd.form),
+            ("valuation-basis", cmd.valuation_basis),
+            ("valued-by", cmd.valued_by),
+        ]
+    else:
+        raise RuleError("form", "捐赠形式须为 money / goods / fixed_asset 之一（unknown form）")
+    for key, value in (("project", cmd.project), ("pledge", cmd.pledge), ("ext-id", cmd.ext_id)):
+        if value:
+            if key != "project" and not ID_PATTERN.fullmatch(value):
+                raise RuleError(
+                    key.replace("-", "_"), f"{key} 只能由字母、数字、._- 组成，最长64位"
+                )
+            meta.append((key, value))
+    verify = cmd.verify or secrets.token_hex(4).upper()
+    if not verify.isalnum() or not verify.isascii() or len(verify) > 16:
+        raise RuleError("verify", "校验码只能由字母和数字组成")
+    meta += [("verify", verify), ("entered-by", cmd.entered_by), ("source", cmd.source)]
     if cmd.note:
         meta.append(("note", cmd.note))
+    what = "实物捐赠" if cmd.form != "money" else "捐赠"
+    narration = f"{what}：{fund.name}" + (f"·{cmd.project}" if cmd.project else "")
     return NewEntry(
         id=cmd.id,
         date=cmd.date,
         payee=cmd.donor_public,
-        narration=f"捐赠：{fund.name}",
+        narration=narration,
         postings=(
-            Posting(_channel_account(cmd.channel), amount),
+            Posting(asset, amount),
             Posting(income, -amount, (("fund", fund.slug),)),
         ),
         tags=frozenset({tag, "donation"}),
@@ -131,9 +185,28 @@ def donation_entry(book: Book, cmd: DonationCommand) -> NewEntry:
     )
 
 
+def _unique_ext_id(book: Book, entry: NewEntry) -> None:
+    ext_id = next((v for k, v in entry.meta if k == "ext-id"), None)
+    if isinstance(ext_id, str) and (found := book.by_ext_id(ext_id)) and found != entry.id:
+        raise RuleError(
+            "ext_id",
+            f"交易号 {ext_id} 已入账为 {found}（this statement row is already recorded）",
+            "duplicate",
+        )
+
+
 def record_donation(book: Book, cmd: DonationCommand) -> WriteResult:
-    """Write a donation to the ledger (idempotent by ``cmd.id``)."""
-    return book.write(donation_entry(book, cmd))
+    """Write a donation with the next confirmation number (idempotent by ``cmd.id``).
+
+    Returns:
+        The write result; ``extra["receipt"]`` is the confirmation number ``YYYY-NNNNNN``.
+    """
+    return book.write(donation_entry(book, cmd), check=_unique_ext_id, receipt=True)
+
+
+def check_donation(book: Book, cmd: DonationCommand) -> None:
+    """Every rule a donation must pass, without writing (for previews and imports)."""
+    book.dry_run(donation_entry(book, cmd), check=_unique_ext_id)
 
 
 # -- expenses -----------------------------------------------------------------------------------

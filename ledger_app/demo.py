@@ -108,7 +108,7 @@ def load_demo(book: Book, *, seed: int = 2026, today: dt.date | None = None) -> 
                 rng,
                 day,
                 "四川省成都市锦江区督院街街道办事处",
-                "organisation",
+                "government",
                 "name",
                 Decimal("30000.00"),
                 "general",

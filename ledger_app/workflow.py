@@ -62,8 +62,8 @@ def find_or_create_donor(data: DonorInput) -> Donor:
         raise RuleError("donor.phone", "电话号码只能包含数字、空格、+ 和 -（bad phone number）")
     if data.display not in {d.value for d in Display}:
         raise RuleError("donor.display", "公开方式须为 name / masked / anonymous 之一")
-    if data.kind not in ("person", "organisation"):
-        raise RuleError("donor.kind", "捐赠人类型须为 person 或 organisation")
+    if data.kind not in services.DONOR_KINDS:
+        raise RuleError("donor.kind", "捐赠人类型须为 person / organisation / government 之一")
     query = (
         select(Donor).where(Donor.phone == phone)
         if phone
@@ -97,6 +97,38 @@ class DonationInput:
     channel: str
     donor: DonorInput
     note: str = ""
+    form: str = "money"
+    valuation_basis: str = ""
+    valued_by: str = ""
+    project: str = ""
+    ext_id: str = ""
+    pledge: str = ""
+
+
+def donation_command(
+    data: DonationInput, donor: Donor, entry_id: str, amount: Decimal, actor: str, source: str
+) -> services.DonationCommand:
+    """The ledger command for a donation by a donor already in the database."""
+    return services.DonationCommand(
+        id=entry_id,
+        date=data.date,
+        amount=amount,
+        fund=data.fund,
+        channel=data.channel,
+        donor_ref=donor.ref,
+        donor_public=donor.public_name(),
+        entered_by=actor,
+        note=data.note,
+        source=source,
+        donor_kind=donor.kind,
+        display=donor.display,
+        form=data.form,
+        valuation_basis=data.valuation_basis,
+        valued_by=data.valued_by,
+        project=data.project,
+        ext_id=data.ext_id,
+        pledge=data.pledge,
+    )
 
 
 def record_donation(
@@ -107,21 +139,10 @@ def record_donation(
     amount = parse_amount(data.amount)
     try:
         donor = find_or_create_donor(data.donor)
-        cmd = services.DonationCommand(
-            id=entry_id,
-            date=data.date,
-            amount=amount,
-            fund=data.fund,
-            channel=data.channel,
-            donor_ref=donor.ref,
-            donor_public=donor.public_name(),
-            entered_by=actor,
-            note=data.note,
-            source=source,
-        )
+        cmd = donation_command(data, donor, entry_id, amount, actor, source)
         if book.get(entry_id) is None:
             # The ledger's rules first, so a refused donation leaves no donor behind (§6.4).
-            book.dry_run(services.donation_entry(book, cmd))
+            services.check_donation(book, cmd)
         db.session.commit()  # then the donor: a donor without a donation is harmless
         result = services.record_donation(book, cmd)
     except Exception:

@@ -162,7 +162,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "kind": {
                             "type": "string",
-                            "enum": ["person", "organisation"],
+                            "enum": ["person", "organisation", "government"],
                             "default": "person",
                         },
                     },

@@ -31,6 +31,7 @@ def _write_example(root: Path) -> Path:
             donor_public='张* "老师"',
             entered_by="admin",
             note="重阳节 \\ 助老餐",
+            verify="7K3Q9XZ2",
         ),
     )
     services.record_donation(
@@ -45,6 +46,9 @@ def _write_example(root: Path) -> Path:
             donor_public="督院街街道办事处",
             entered_by="admin",
             note="季度补充资金",
+            donor_kind="government",
+            display="name",
+            verify="M4R8T2WQ",
         ),
     )
     services.record_expense(
