@@ -126,6 +126,13 @@ class Donor(db.Model):  # type: ignore[name-defined,misc]
     phone: Mapped[str] = mapped_column(String(32), default="", index=True)
     display: Mapped[str] = mapped_column(String(16), default=Display.MASKED.value)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: The donor's consent to how they appear publicly, and to our keeping their contact data.
+    consent_on: Mapped[dt.date | None] = mapped_column(default=None)
+    consent_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: A duplicate merged into another donor keeps its ref (the ledger still names it) and
+    #: points at the donor it became.
+    merged_into_id: Mapped[int | None] = mapped_column(default=None, index=True)
 
     @staticmethod
     def new_ref() -> str:
@@ -146,6 +153,39 @@ def mask_name(name: str) -> str:
     if not name:
         return "匿名"
     return name[0] + "*" * max(1, min(len(name) - 1, 3))
+
+
+class OfficialReceipt(db.Model):  # type: ignore[name-defined,misc]
+    """The host charity's 公益事业捐赠票据 issued for one of our confirmations."""
+
+    __tablename__ = "official_receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_no: Mapped[str] = mapped_column(String(16), unique=True)
+    code: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(32))
+    check_code: Mapped[str] = mapped_column(String(32), default="")
+    issued_on: Mapped[dt.date]
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Pledge(db.Model):  # type: ignore[name-defined,misc]
+    """A promise to give. Not income until paid (《民间非营利组织会计制度》: a pledge is not
+    recognised), so it lives here; each payment is a donation whose ``pledge`` names it."""
+
+    __tablename__ = "pledges"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    amount: Mapped[str] = mapped_column(String(32))
+    fund: Mapped[str] = mapped_column(String(32))
+    project: Mapped[str] = mapped_column(String(100), default="")
+    pledged_on: Mapped[dt.date]
+    due_on: Mapped[dt.date | None] = mapped_column(default=None)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    donor: Mapped[Donor] = relationship()
 
 
 class RequestStatus(enum.StrEnum):

@@ -22,7 +22,7 @@ from ledger.model import ID_PATTERN, WriteResult
 from ledger.money import format_cny, parse_amount
 from ledger.render import check_text
 from ledger_app.extensions import db
-from ledger_app.models import Display, Donor, OutflowRequest, RequestStatus, utcnow
+from ledger_app.models import Display, Donor, OutflowRequest, Pledge, RequestStatus, utcnow
 from ledger_app.security import audit
 
 
@@ -137,6 +137,12 @@ def record_donation(
     """Record a donation: the donor in the database, the money in the ledger."""
     entry_id = check_entry_id(data.id, "don")
     amount = parse_amount(data.amount)
+    if data.pledge:
+        pledge = db.session.get(Pledge, data.pledge)
+        if pledge is None or pledge.cancelled:
+            raise RuleError("pledge", f"没有编号为 {data.pledge} 的有效认捐（no such pledge）")
+        if pledge.fund != data.fund:
+            raise RuleError("fund", f"认捐 {pledge.id} 捐入的基金是 {pledge.fund}（fund differs）")
     try:
         donor = find_or_create_donor(data.donor)
         cmd = donation_command(data, donor, entry_id, amount, actor, source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -70,7 +70,10 @@ def new_donation() -> ResponseReturnValue:
     form.fund.choices = _fund_choices()
     if not form.is_submitted():
         form.date.data = today()
-        form.fund.data = "general"
+        form.fund.data = request.args.get("fund", "general")
+        form.pledge.data = request.args.get("pledge", "")
+        form.amount.data = request.args.get("amount", "")
+        form.donor_name.data = request.args.get("donor", "")
     if form.validate_on_submit():
         data = workflow.DonationInput(
             id=None,
@@ -85,13 +88,24 @@ def new_donation() -> ResponseReturnValue:
                 form.donor_kind.data,
             ),
             note=form.note.data or "",
+            form=form.form.data,
+            valuation_basis=form.valuation_basis.data or "",
+            valued_by=form.valued_by.data or "",
+            project=form.project.data or "",
+            pledge=(form.pledge.data or "").strip(),
         )
         result = _attempt(
             form, lambda: workflow.record_donation(get_book(), data, current_user.username)
         )
         if result is not None:
-            flash(_("已记录捐赠 %(id)s。", id=result.id))
-            return redirect(url_for("admin.dashboard"))
+            flash(
+                _(
+                    "已记录捐赠 %(id)s，捐赠确认书编号 %(no)s。",
+                    id=result.id,
+                    no=result.extra.get("receipt", ""),
+                )
+            )
+            return redirect(url_for("admin.receipt", number=result.extra.get("receipt", "")))
     return render_template("admin/donation_form.html", form=form), 400 if form.errors else 200
 
 
@@ -182,3 +196,6 @@ def reject(request_id: str) -> ResponseReturnValue:
     else:
         flash(_("已驳回申请 %(id)s。", id=request_id))
     return redirect(url_for("admin.approvals")), 303
+
+
+from ledger_app.admin import registry  # noqa: E402, F401 - registers the registry's routes on bp

@@ -127,6 +127,153 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/donors": {
+                "get": {
+                    "operationId": "listDonors",
+                    "summary": "Search the donor registry (personal data: administrators only)",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": "Name or phone prefix",
+                        }
+                    ],
+                    "responses": {
+                        "200": _json({"type": "array", "items": _ref("DonorRecord")}, "Donors"),
+                        **{k: _ERRORS[k] for k in ("401", "403")},
+                    },
+                }
+            },
+            "/pledges": {
+                "post": {
+                    "operationId": "createPledge",
+                    "summary": "Record a pledge (not income until paid; pay it with recordDonation's pledge)",
+                    "parameters": [_IDEMPOTENCY],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("Pledge")}},
+                    },
+                    "responses": {
+                        "201": _json(_ref("PledgeStatus"), "Recorded"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "422")},
+                    },
+                }
+            },
+            "/receipts/{number}/void": {
+                "post": {
+                    "operationId": "voidReceipt",
+                    "summary": "Ask to void a donation confirmation (a reversal awaiting approval)",
+                    "parameters": [
+                        {
+                            "name": "number",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{6}$"},
+                        },
+                        _IDEMPOTENCY,
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["reason", "date"],
+                                    "properties": {
+                                        "id": _ID,
+                                        "reason": {"type": "string", "maxLength": 250},
+                                        "date": _DATE,
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": _json(_ref("Request"), "Accepted, awaiting approval"),
+                        "404": _json(_ref("Error"), "No such confirmation"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
+                    },
+                }
+            },
+            "/receipts/{number}/verify": {
+                "get": {
+                    "operationId": "verifyReceipt",
+                    "summary": "Public: check a confirmation by number and code, and where the fund's money went since",
+                    "security": [],
+                    "parameters": [
+                        {
+                            "name": "number",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{6}$"},
+                        },
+                        {
+                            "name": "code",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(_ref("Verification"), "Genuine"),
+                        "404": _json(_ref("Error"), "Wrong number or code (indistinguishable)"),
+                    },
+                }
+            },
+            "/imports": {
+                "post": {
+                    "operationId": "importStatement",
+                    "summary": "Preview or post a bank / WeChat Pay / Alipay statement export (CSV)",
+                    "parameters": [
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "string",
+                                "enum": ["auto", "wechat", "alipay", "bank"],
+                                "default": "auto",
+                            },
+                        },
+                        {
+                            "name": "fund",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "default": "general"},
+                        },
+                        {
+                            "name": "display",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "string",
+                                "enum": ["name", "masked", "anonymous"],
+                                "default": "masked",
+                            },
+                        },
+                        {
+                            "name": "post",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "boolean", "default": False},
+                            "description": "false: preview only; true: post every new incoming row",
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    "responses": {
+                        "200": _json(
+                            _ref("ImportResult"),
+                            "Rows with their status (and entries written when posted)",
+                        ),
+                        **{k: _ERRORS[k] for k in ("401", "403", "422", "503")},
+                    },
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -169,7 +316,7 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "Donation": {
                     "type": "object",
-                    "required": ["date", "amount", "channel", "donor"],
+                    "required": ["date", "amount", "donor"],
                     "properties": {
                         "id": _ID,
                         "date": _DATE,
@@ -182,6 +329,103 @@ def openapi_document() -> dict[str, Any]:
                         "channel": {"type": "string", "enum": ["cash", "bank", "wechat", "alipay"]},
                         "donor": _ref("Donor"),
                         "note": {"type": "string", "maxLength": 300},
+                        "form": {
+                            "type": "string",
+                            "enum": ["money", "goods", "fixed_asset"],
+                            "default": "money",
+                            "description": "money, or a gift in kind (channel then not needed)",
+                        },
+                        "valuation_basis": {
+                            "type": "string",
+                            "description": "Required for gifts in kind",
+                        },
+                        "valued_by": {
+                            "type": "string",
+                            "description": "Required for gifts in kind",
+                        },
+                        "project": {
+                            "type": "string",
+                            "description": "Sponsored project within the fund",
+                        },
+                        "pledge": {
+                            "type": "string",
+                            "description": "The pledge this payment fulfils",
+                        },
+                    },
+                },
+                "DonorRecord": {
+                    "type": "object",
+                    "properties": {
+                        "ref": {"type": "string"},
+                        "name": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "phone": {"type": "string"},
+                        "display": {"type": "string"},
+                        "public_name": {"type": "string"},
+                        "consent_on": {"type": "string", "format": "date", "nullable": True},
+                    },
+                },
+                "Pledge": {
+                    "type": "object",
+                    "required": ["donor", "amount", "fund", "pledged_on"],
+                    "properties": {
+                        "id": _ID,
+                        "donor": _ref("Donor"),
+                        "amount": _AMOUNT,
+                        "fund": {"type": "string"},
+                        "pledged_on": _DATE,
+                        "due_on": _DATE,
+                        "project": {"type": "string"},
+                        "note": {"type": "string"},
+                    },
+                },
+                "PledgeStatus": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID,
+                        "amount": _AMOUNT,
+                        "fund": {"type": "string"},
+                        "paid": _AMOUNT,
+                        "outstanding": _AMOUNT,
+                    },
+                },
+                "Verification": {
+                    "type": "object",
+                    "properties": {
+                        "number": {"type": "string"},
+                        "date": _DATE,
+                        "amount": _AMOUNT,
+                        "fund": {"type": "string"},
+                        "fund_name": {"type": "string"},
+                        "donor": {"type": "string", "description": "As the donor chose to appear"},
+                        "void": {"type": "boolean"},
+                        "spent_since": _AMOUNT,
+                        "fund_balance": _AMOUNT,
+                        "head_hash": {"type": "string"},
+                        "spending_since": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "ImportResult": {
+                    "type": "object",
+                    "properties": {
+                        "format": {"type": "string"},
+                        "rows": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "line": {"type": "integer"},
+                                    "ext_id": {"type": "string"},
+                                    "date": _DATE,
+                                    "amount": _AMOUNT,
+                                    "counterparty": {"type": "string"},
+                                    "status": {"type": "string"},
+                                    "message": {"type": "string"},
+                                    "entry_id": {"type": "string", "nullable": True},
+                                    "receipt": {"type": "string", "nullable": True},
+                                },
+                            },
+                        },
                     },
                 },
                 "ExpenseRequest": {
@@ -223,6 +467,10 @@ def openapi_document() -> dict[str, Any]:
                         "id": _ID,
                         "head_hash": {"type": "string"},
                         "created": {"type": "boolean"},
+                        "receipt": {
+                            "type": "string",
+                            "description": "Confirmation number YYYY-NNNNNN",
+                        },
                     },
                 },
                 "Request": {

@@ -13,14 +13,14 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from ledger import queries
+from ledger import disclosure, queries
 from ledger.errors import EntryNotFoundError, LedgerUnavailableError, RuleError
 from ledger.model import ID_PATTERN
-from ledger_app import workflow
+from ledger_app import donors, workflow
 from ledger_app.api.openapi import openapi_document
 from ledger_app.books import get_book
 from ledger_app.extensions import db
-from ledger_app.models import ApiToken, OutflowRequest
+from ledger_app.models import ApiToken, Donor, OutflowRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -174,6 +174,7 @@ def record_donation() -> ResponseReturnValue:
     if not isinstance(donor, dict):
         raise ApiError(422, "required", "缺少捐赠人信息 donor（donor is required）", "donor")
     book = get_book()
+    form = _str(data, "form", required=False, default="money")
     result = workflow.record_donation(
         book,
         workflow.DonationInput(
@@ -181,7 +182,7 @@ def record_donation() -> ResponseReturnValue:
             date=_date(data),
             amount=_str(data, "amount"),
             fund=_str(data, "fund", required=False, default="general"),
-            channel=_str(data, "channel"),
+            channel=_str(data, "channel", required=form == "money", default="in-kind"),
             donor=workflow.DonorInput(
                 name=_str(donor, "name"),
                 phone=_str(donor, "phone", required=False),
@@ -189,13 +190,22 @@ def record_donation() -> ResponseReturnValue:
                 kind=_str(donor, "kind", required=False, default="person"),
             ),
             note=_str(data, "note", required=False),
+            form=form,
+            valuation_basis=_str(data, "valuation_basis", required=False),
+            valued_by=_str(data, "valued_by", required=False),
+            project=_str(data, "project", required=False),
+            pledge=_str(data, "pledge", required=False),
         ),
         g.api_user.username,
         source="api",
     )
-    return jsonify({"id": result.id, "head_hash": result.head_hash, "created": result.created}), (
-        201 if result.created else 200
-    )
+    body = {
+        "id": result.id,
+        "head_hash": result.head_hash,
+        "created": result.created,
+        "receipt": result.extra.get("receipt"),
+    }
+    return jsonify(body), (201 if result.created else 200)
 
 
 def _request_json(req: OutflowRequest) -> dict[str, Any]:
@@ -290,6 +300,124 @@ def get_entry(entry_id: str) -> ResponseReturnValue:
             "funds": [{"slug": s, "name": n, "change": str(a)} for s, n, a in row.funds],
             "reversed_by": row.reversed_by or None,
             "head_hash": book.head_hash,
+        }
+    )
+
+
+# -- donors, confirmations, pledges, imports ------------------------------------------------------
+
+
+def _donor_json(donor: Donor) -> dict[str, Any]:
+    return {
+        "ref": donor.ref,
+        "name": donor.name,
+        "kind": donor.kind,
+        "phone": donor.phone,
+        "display": donor.display,
+        "public_name": donor.public_name(),
+        "consent_on": donor.consent_on.isoformat() if donor.consent_on else None,
+    }
+
+
+@bp.get("/donors")
+@token_required("admin")
+def list_donors() -> ResponseReturnValue:
+    query = request.args.get("q", "")[:100]
+    return jsonify([_donor_json(d) for d in donors.search_donors(query, limit=200)])
+
+
+@bp.post("/pledges")
+@token_required("admin")
+def create_pledge() -> ResponseReturnValue:
+    data = _body()
+    donor_data = data.get("donor")
+    if not isinstance(donor_data, dict):
+        raise ApiError(422, "required", "缺少捐赠人信息 donor（donor is required）", "donor")
+    book = get_book()
+    due = _str(data, "due_on", required=False)
+    donor = workflow.find_or_create_donor(
+        workflow.DonorInput(
+            name=_str(donor_data, "name"),
+            phone=_str(donor_data, "phone", required=False),
+            display=_str(donor_data, "display", required=False, default="masked"),
+            kind=_str(donor_data, "kind", required=False, default="person"),
+        )
+    )
+    pledge = donors.create_pledge(
+        book,
+        donor,
+        _str(data, "amount"),
+        _str(data, "fund"),
+        _date(data, "pledged_on"),
+        g.api_user.username,
+        due_on=_date(data, "due_on") if due else None,
+        project=_str(data, "project", required=False),
+        note=_str(data, "note", required=False),
+        pledge_id=_entry_id(data),
+    )
+    status = donors.pledge_status(book, pledge)
+    return jsonify(
+        {
+            "id": pledge.id,
+            "amount": pledge.amount,
+            "fund": pledge.fund,
+            "paid": str(status.paid),
+            "outstanding": str(status.outstanding),
+        }
+    ), 201
+
+
+@bp.post("/receipts/<number>/void")
+@token_required("admin")
+def void_receipt(number: str) -> ResponseReturnValue:
+    data = _body()
+    book = get_book()
+    view = disclosure.receipt_record(book, number)
+    if view is None:
+        raise ApiError(
+            404, "not_found", f"没有编号为 {number} 的捐赠确认书（no such receipt）", "number"
+        )
+    req = workflow.request_reversal(
+        book,
+        view.entry_id,
+        f"作废捐赠确认书 {number}：{_str(data, 'reason')}",
+        _date(data),
+        g.api_user.username,
+        entry_id=_entry_id(data),
+        source="api",
+    )
+    return jsonify(_request_json(req)), 202
+
+
+@bp.get("/receipts/<number>/verify")
+def verify_receipt(number: str) -> ResponseReturnValue:
+    """Public: no token. A wrong number or code gives the same 404, so numbers cannot be probed."""
+    view = disclosure.verify_receipt(get_book(), number, request.args.get("code", ""))
+    if view is None:
+        raise ApiError(
+            404, "not_found", "编号或校验码不正确（no receipt with that number and code）"
+        )
+    return jsonify(
+        {
+            "number": view.number,
+            "date": view.date.isoformat(),
+            "amount": str(view.amount),
+            "fund": view.fund_slug,
+            "fund_name": view.fund_name,
+            "donor": view.donor_public,
+            "void": view.void,
+            "spent_since": str(view.spent_since),
+            "fund_balance": str(view.fund_balance),
+            "head_hash": view.head_hash,
+            "spending_since": [
+                {
+                    "date": e.date.isoformat(),
+                    "payee": e.payee,
+                    "purpose": e.narration,
+                    "amount": str(-e.amount),
+                }
+                for e in view.spending_since
+            ],
         }
     )
 

@@ -27,7 +27,9 @@ from ledger_app.models import (
     AuditLog,
     Donor,
     IdempotencyRecord,
+    OfficialReceipt,
     OutflowRequest,
+    Pledge,
     User,
 )
 
@@ -42,6 +44,8 @@ COUNTED = {
     "api_tokens": ApiToken,
     "idempotency_records": IdempotencyRecord,
     "audit_log": AuditLog,
+    "official_receipts": OfficialReceipt,
+    "pledges": Pledge,
 }
 
 
@@ -328,3 +332,15 @@ def flashes(page: str) -> list[str]:
     return [
         html.unescape(m) for m in re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page, re.S)
     ]
+
+
+def donation_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "date": today().isoformat(),
+        "amount": "200.00",
+        "fund": "zhulaocan",
+        "channel": "wechat",
+        "donor": {"name": "吴建国", "phone": "13012345678", "display": "masked"},
+    }
+    body.update(overrides)
+    return body

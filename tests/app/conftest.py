@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from app_testkit import give, reverse, spend
 from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from ledger_app.forms_common import today
 
@@ -60,3 +63,32 @@ def populated(app: Flask) -> Flask:
     )
     reverse(app, duplicate, "同一笔现金捐赠录入了两次")
     return app
+
+
+@pytest.fixture
+def token(runner: FlaskCliRunner) -> Callable[[str], str]:
+    """``token("admin")``: a new API token for that user, made by the CLI as an operator would."""
+
+    def make(username: str) -> str:
+        result = runner.invoke(args=["token", "create", username])
+        assert result.exit_code == 0, result.output
+        value = result.output.strip().splitlines()[-1]
+        assert value.startswith("cfl_")
+        return value
+
+    return make
+
+
+@pytest.fixture
+def api(client: FlaskClient, token: Callable[[str], str]) -> Callable[..., Any]:
+    """``api("POST", path, user="admin", json=..., headers=...)`` with that user's bearer token
+    (every user's token is made up front, so tests can count rows after that)."""
+    tokens = {user: token(user) for user in ("admin", "admin2", "approver", "auditor")}
+
+    def call(method: str, path: str, *, user: str | None = "admin", **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if user is not None:
+            headers["Authorization"] = f"Bearer {tokens[user]}"
+        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+    return call

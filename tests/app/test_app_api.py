@@ -10,55 +10,22 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from app_testkit import bean_query_figures, counts, donors, ledger_entry, ledger_text, snapshot
+from app_testkit import (
+    bean_query_figures,
+    counts,
+    donation_body,
+    donors,
+    ledger_entry,
+    ledger_text,
+    snapshot,
+)
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 
 from ledger_app.forms_common import today
 
 OPERATIONS = {"recordDonation", "requestExpense", "approveRequest", "listFunds", "getEntry"}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-
-
-@pytest.fixture
-def token(runner: FlaskCliRunner) -> Callable[[str], str]:
-    """``token("admin")``: a new API token for that user, made by the CLI as an operator would."""
-
-    def make(username: str) -> str:
-        result = runner.invoke(args=["token", "create", username])
-        assert result.exit_code == 0, result.output
-        value = result.output.strip().splitlines()[-1]
-        assert value.startswith("cfl_")
-        return value
-
-    return make
-
-
-@pytest.fixture
-def api(client: FlaskClient, token: Callable[[str], str]) -> Callable[..., Any]:
-    """``api("POST", path, user="admin", json=..., headers=...)`` with that user's bearer token
-    (every user's token is made up front, so tests can count rows after that)."""
-    tokens = {user: token(user) for user in ("admin", "admin2", "approver", "auditor")}
-
-    def call(method: str, path: str, *, user: str | None = "admin", **kwargs: Any) -> Any:
-        headers = dict(kwargs.pop("headers", {}))
-        if user is not None:
-            headers["Authorization"] = f"Bearer {tokens[user]}"
-        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return call
-
-
-def donation_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "date": today().isoformat(),
-        "amount": "200.00",
-        "fund": "zhulaocan",
-        "channel": "wechat",
-        "donor": {"name": "吴建国", "phone": "13012345678", "display": "masked"},
-    }
-    body.update(overrides)
-    return body
 
 
 def expense_body(**overrides: Any) -> dict[str, Any]:

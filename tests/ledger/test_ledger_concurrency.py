@@ -101,6 +101,13 @@ def test_four_processes_writing_at_once_lose_nothing_and_repeat_nothing(
     shared_total = sum(Decimal(f"{n + 1}0.00") for n in range(SHARED))
     assert book.fund_balance("meiyuanzi") == shared_total
 
+    # Confirmation numbers: one per donation, the yearly sequence with no gap and no repeat.
+    entries, _errors = load(store)
+    receipts = sorted(str(e.meta["receipt"]) for e in entries if "receipt" in (e.meta or {}))
+    total = PROCESSES * UNIQUE + SHARED
+    assert receipts == [f"2026-{n:06d}" for n in range(1, total + 1)]
+    assert book.receipts_issued(2026) == total
+
 
 @pytest.mark.slow
 def test_a_writer_killed_mid_stream_loses_no_acknowledged_entry(store: LedgerStore) -> None:
