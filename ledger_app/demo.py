@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ledger.book import Book, china_now
-from ledger_app import workflow
+from ledger_app import donors, workflow
 from ledger_app.extensions import db
 from ledger_app.models import User
 from ledger_app.security import hash_password
@@ -188,6 +188,7 @@ def load_demo(book: Book, *, seed: int = 2026, today: dt.date | None = None) -> 
                 [120, 180],
                 "admin",
             )
+    donations += _special_gifts(book, days)
     # One correction: a duplicated entry, reversed with a reason and a second person's approval.
     dup_day = days[200]
     dup = _give(
@@ -210,6 +211,115 @@ def load_demo(book: Book, *, seed: int = 2026, today: dt.date | None = None) -> 
         f"demo: {donations + 1} donations, {expenses} approved expenses, 1 reversal; "
         f"users admin / approver / auditor, password {password}"
     )
+
+
+def _special_gifts(book: Book, days: list[dt.date]) -> int:
+    """Gifts in kind, a sponsored project, a pledge paid in two parts, official receipts."""
+    gifts = [
+        (
+            days[40],
+            "督院街便民超市",
+            "organisation",
+            "name",
+            "goods",
+            "zhulaocan",
+            "1860.00",
+            "米、面、食用油一批，按超市销售发票价格",
+            "李会计",
+            "",
+        ),
+        (
+            days[130],
+            "红星路药房",
+            "organisation",
+            "name",
+            "goods",
+            "zhulaocan",
+            "640.00",
+            "老年人常用保健品与血压计，按药房零售价",
+            "王监事",
+            "",
+        ),
+        (
+            days[150],
+            "成都锦城物业服务有限公司",
+            "organisation",
+            "name",
+            "money",
+            "meiyuanzi",
+            "12000.00",
+            "",
+            "",
+            "3号院花园",
+        ),
+    ]
+    count = 0
+    for day, name, kind, display, form, fund, amount, basis, valuer, project in gifts:
+        workflow.record_donation(
+            book,
+            workflow.DonationInput(
+                id=f"demo-gift-{day:%Y%m%d}",
+                date=day,
+                amount=amount,
+                fund=fund,
+                channel="bank" if form == "money" else "in-kind",
+                donor=workflow.DonorInput(name, "", display, kind),
+                form=form,
+                valuation_basis=basis,
+                valued_by=valuer,
+                project=project,
+                note="企业冠名资助" if project else "实物捐赠",
+            ),
+            "admin",
+            source="demo",
+        )
+        count += 1
+    sponsor = workflow.find_or_create_donor(
+        workflow.DonorInput("四川蓉和餐饮管理有限公司", "", "name", "organisation")
+    )
+    pledge = donors.create_pledge(
+        book,
+        sponsor,
+        "12000.00",
+        "zhulaocan",
+        days[60],
+        "admin",
+        due_on=days[-1],
+        note="全年助老餐认捐，分期支付",
+        pledge_id="demo-pledge-ronghe",
+    )
+    for part, day in enumerate((days[90], days[240])):
+        workflow.record_donation(
+            book,
+            workflow.DonationInput(
+                id=f"demo-pledge-pay-{part + 1}",
+                date=day,
+                amount="4000.00",
+                fund="zhulaocan",
+                channel="bank",
+                donor=workflow.DonorInput(sponsor.name, "", "name", "organisation"),
+                pledge=pledge.id,
+                note=f"认捐第{part + 1}期",
+            ),
+            "admin",
+            source="demo",
+        )
+        count += 1
+    # The host charity issued official receipts for the street office's quarterly transfers.
+    for txn in book.transactions():
+        meta = txn.meta or {}
+        if meta.get("donor-kind") == "government" and isinstance(meta.get("receipt"), str):
+            receipt_no = str(meta["receipt"])
+            if donors.official_for(receipt_no) is None:
+                issued = min(txn.date + dt.timedelta(days=20), days[-1])
+                donors.record_official_receipt(
+                    book,
+                    receipt_no,
+                    donors.OfficialInput("51010126", f"{receipt_no[-6:]}8", "C3F1", issued),
+                    "admin",
+                    today=days[-1],
+                )
+    return count
 
 
 def _give(
