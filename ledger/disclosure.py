@@ -303,8 +303,21 @@ def notice_view(
 ) -> NoticeView:
     """The public notice of a month or quarter: figures, donations and spending of the period."""
     statement = fund_statement(book, start, end, now=now)
-    donations = tuple(e for e in statement.entries if e.kind == "donation")
-    expenses = tuple(e for e in statement.entries if e.amount < 0 and e.kind != "reversal")
+
+    def kind_of(row: EntryRow) -> str:
+        # A reversal counts with what it reverses, so the lists add up to the statement.
+        if row.kind != "reversal":
+            return row.kind
+        txn = book.get(row.id)
+        original = book.get(str((txn.meta or {}).get("reverses", ""))) if txn else None
+        return str((original.meta or {}).get("kind", "")) if original else ""
+
+    donations = tuple(e for e in statement.entries if kind_of(e) == "donation")
+    expenses = tuple(
+        e
+        for e in statement.entries
+        if kind_of(e) not in ("donation", "") and (e.amount < 0 or e.kind == "reversal")
+    )
     return NoticeView(
         statement=statement,
         donations=donations,

@@ -30,6 +30,9 @@ from reports.fonts import CJKFont, register_fonts
 #: Characters of the head hash printed in the footer; the body carries the full hash.
 SHORT_HASH = 12
 
+#: The padding ReportLab's default Frame keeps inside the margins, on every side.
+FRAME_PADDING = 6.0
+
 PageCountDrawer = Callable[[Any, int, int], None]
 
 
@@ -132,7 +135,12 @@ class ReportDocument:
     doc_title: ClassVar[str] = ""
 
     def __init__(
-        self, *, org_name: str, generated_at: dt.datetime, head_hash: str, head_seq: int
+        self,
+        *,
+        org_name: str,
+        generated_at: dt.datetime,
+        head_hash: str,
+        head_seq: int | None = None,
     ) -> None:
         self.org_name = org_name
         self.generated_at = generated_at
@@ -145,6 +153,14 @@ class ReportDocument:
     def frame_width(self) -> float:
         """The usable width between the margins."""
         return float(self.pagesize[0] - self.margin_left - self.margin_right)
+
+    @property
+    def content_width(self) -> float:
+        """The width inside SimpleDocTemplate's frame, which pads each side by 6 pt.
+
+        A table this wide lines up with the paragraphs above and below it.
+        """
+        return self.frame_width - 2 * FRAME_PADDING
 
     def make_styles(self) -> Styles:
         """The paragraph styles, in the registered CJK font."""
@@ -267,13 +283,18 @@ class ReportDocument:
         canvas.setLineWidth(0.4)
         canvas.line(left, footer_y, right, footer_y)
         canvas.setFont(self.fonts.regular, 7.5)
-        canvas.drawString(
-            left,
-            footer_y - 4 * mm,
-            f"生成时间 {format_timestamp(self.generated_at)}　·　"
-            f"账本头哈希 {self.head_hash[:SHORT_HASH]}…　·　序号 seq {self.head_seq}",
-        )
+        canvas.drawString(left, footer_y - 4 * mm, self.footer_text())
         canvas.restoreState()
+
+    def footer_text(self) -> str:
+        """The footer line: generation time, short head hash and (when known) the head's seq."""
+        text = (
+            f"生成时间 {format_timestamp(self.generated_at)}　·　"
+            f"账本头哈希 {self.head_hash[:SHORT_HASH]}…"
+        )
+        if self.head_seq is not None:
+            text += f"　·　序号 seq {self.head_seq}"
+        return text
 
     def draw_page_count(self, canvas: Any, page: int, total: int) -> None:
         """``第 x 页 / 共 y 页`` at the right of the footer, once the total is known."""
