@@ -41,11 +41,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ledger_app.api.views import bp as api_bp
     from ledger_app.audit.views import bp as audit_bp
     from ledger_app.auth.views import bp as auth_bp
+    from ledger_app.imports import bp as imports_bp
     from ledger_app.public.views import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF does not apply
