@@ -409,20 +409,46 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "format": {"type": "string"},
+                        "channel": {"type": "string"},
+                        "fund": {"type": "string"},
+                        "display": {"type": "string"},
+                        "encoding": {"type": "string"},
+                        "sha256": {"type": "string"},
+                        "posted": {"type": "boolean"},
+                        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "created": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "entryId": {"type": "string"},
+                                    "receipt": {"type": "string"},
+                                },
+                            },
+                        },
                         "rows": {
                             "type": "array",
                             "items": {
                                 "type": "object",
                                 "properties": {
                                     "line": {"type": "integer"},
-                                    "ext_id": {"type": "string"},
+                                    "extId": {"type": "string"},
                                     "date": _DATE,
                                     "amount": _AMOUNT,
                                     "counterparty": {"type": "string"},
-                                    "status": {"type": "string"},
-                                    "message": {"type": "string"},
-                                    "entry_id": {"type": "string", "nullable": True},
-                                    "receipt": {"type": "string", "nullable": True},
+                                    "direction": {
+                                        "type": "string",
+                                        "enum": ["in", "out", "neutral"],
+                                    },
+                                    "status": {
+                                        "type": "string",
+                                        "enum": ["new", "recorded", "skipped", "refused", "posted"],
+                                    },
+                                    "reason": {"type": "string"},
+                                    "entryId": {"type": "string"},
+                                    "receipt": {"type": "string"},
+                                    "donorPublic": {"type": "string"},
+                                    "donorKnown": {"type": "boolean"},
                                 },
                             },
                         },

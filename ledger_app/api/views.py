@@ -422,6 +422,34 @@ def verify_receipt(number: str) -> ResponseReturnValue:
     )
 
 
+@bp.post("/imports")
+@token_required("admin")
+def import_statement() -> ResponseReturnValue:
+    """Preview (``post=false``) or post a statement export sent as the request body."""
+    from ledger_app.imports import ImportRefusedError
+    from ledger_app.imports import import_statement as run_import
+
+    raw = request.get_data(cache=False)
+    post = request.args.get("post", "false").lower() in ("1", "true", "yes")
+    try:
+        result = run_import(
+            get_book(),
+            raw,
+            fmt=request.args.get("format", "auto"),
+            fund=request.args.get("fund", "general"),
+            display=request.args.get("display", "masked"),
+            actor=g.api_user.username,
+            post=post,
+        )
+    except ImportRefusedError as exc:
+        body = {
+            "error": {"code": exc.code, "field": exc.field, "message": exc.message},
+            "result": exc.result.as_dict(),
+        }
+        return jsonify(body), 422
+    return jsonify(result.as_dict())
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)

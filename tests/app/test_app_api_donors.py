@@ -140,3 +140,43 @@ def test_the_openapi_document_lists_the_donation_operations(api):
         "createPledge",
     } <= ops
     assert doc["paths"]["/receipts/{number}/verify"]["get"]["security"] == []
+
+
+def test_import_statement_previews_then_posts_and_a_repeat_adds_nothing(app, api):
+    from pathlib import Path
+
+    from app_testkit import snapshot as snap
+
+    raw = (Path(__file__).resolve().parents[1] / "data" / "statements" / "wechat.csv").read_bytes()
+    before = snap(app)
+    preview = api(
+        "POST", "/imports?format=auto&fund=general", data=raw, headers={"Content-Type": "text/csv"}
+    )
+    assert preview.status_code == 200, preview.get_json()
+    body = preview.get_json()
+    assert body["posted"] is False
+    assert body["counts"]["new"] >= 1
+    assert snap(app) == before
+    posted = api(
+        "POST", "/imports?fund=general&post=true", data=raw, headers={"Content-Type": "text/csv"}
+    )
+    assert posted.status_code == 200
+    created = posted.get_json()["created"]
+    assert len(created) == body["counts"]["new"]
+    assert all(c["receipt"] for c in created)
+    after = snap(app)
+    again = api(
+        "POST", "/imports?fund=general&post=true", data=raw, headers={"Content-Type": "text/csv"}
+    )
+    assert again.get_json()["created"] == []
+    assert snap(app) == after
+    bad = api(
+        "POST",
+        "/imports?post=true",
+        data=b"not,a,statement\n1,2,3\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["field"] == "file"
+    assert snap(app) == after
+    assert api("POST", "/imports", user="auditor", data=raw).status_code == 403
