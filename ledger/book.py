@@ -410,6 +410,23 @@ class Book:
             transfers += t
         return FundTotals(income, spent, transfers)
 
+    def fund_lowest_balance_from(self, fund: str, month: str) -> tuple[Decimal, str]:
+        """The lowest month-end balance of a fund from ``month`` ("YYYY-MM") on, and its month.
+
+        Costs O(months of the fund's life), not O(entries): a back-dated spend is checked against
+        every later month end without reading the entries.
+        """
+        running = ZERO
+        lowest: Decimal | None = None
+        lowest_month = month
+        for m, (income, spent, transfers) in sorted(self._fund_months.get(fund, {}).items()):
+            running += income - spent + transfers
+            if m >= month and (lowest is None or running < lowest):
+                lowest, lowest_month = running, m
+        if lowest is None:  # no activity from that month on: the balance now applies
+            return running, month
+        return lowest, lowest_month
+
     def fund_balance(self, fund: str) -> Decimal:
         """What a fund holds now."""
         return self.fund_totals(fund).balance

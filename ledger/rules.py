@@ -103,11 +103,14 @@ def check_entry(book: Book, entry: NewEntry, *, today: dt.date) -> None:
         if delta >= 0 or fund_info.may_overdraw:
             continue
         balance = book.fund_balance(fund)
-        if balance + delta < 0:
+        # A back-dated spend must also leave every later month-end balance at or above zero.
+        lowest, month = book.fund_lowest_balance_from(fund, entry.date.strftime("%Y-%m"))
+        if min(balance, lowest) + delta < 0:
+            when = "" if lowest >= balance else f"（{month} 月末仅余 {format_cny(lowest)}）"
             raise RuleError(
                 "amount",
-                f"基金「{fund_info.name}」余额 {format_cny(balance)}，不足以支出 {format_cny(-delta)}"
-                f"（fund {fund} would be overdrawn）",
+                f"基金「{fund_info.name}」余额 {format_cny(balance)}{when}，不足以支出 "
+                f"{format_cny(-delta)}（fund {fund} would be overdrawn）",
                 "fund_overdrawn",
             )
 

@@ -451,3 +451,28 @@ def test_a_refused_write_does_not_disturb_the_next_one(store: LedgerStore) -> No
         services.record_donation(book, donation("d-1", fund="nope"))
     result = services.record_donation(book, donation("d-1"))
     assert (result.created, result.seq) == (True, 1)
+
+
+def test_a_back_dated_spend_that_would_overdraw_an_earlier_month_is_refused(book: Book) -> None:
+    import datetime as dt
+
+    from ledger_testkit import donation, expense, snapshot
+
+    services.record_donation(
+        book, donation("late-gift", "500", fund="zhulaocan", date=dt.date(2026, 3, 10))
+    )
+    services.record_donation(
+        book, donation("early-gift", "100", fund="zhulaocan", date=dt.date(2026, 1, 5))
+    )
+    before = snapshot(book.store.root)
+    with pytest.raises(RuleError) as info:
+        services.record_expense(
+            book, expense("back-dated", "300", fund="zhulaocan", date=dt.date(2026, 1, 20))
+        )
+    assert info.value.field == "amount"
+    assert info.value.code == "fund_overdrawn"
+    assert "2026-01 月末仅余 ¥100.00" in info.value.message
+    assert snapshot(book.store.root) == before
+    services.record_expense(
+        book, expense("in-march", "300", fund="zhulaocan", date=dt.date(2026, 3, 12))
+    )
