@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import datetime as dt
+import io
+import re
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
@@ -12,6 +24,7 @@ from ledger_app.forms_common import today
 from ledger_app.i18n import fund_label
 from ledger_app.public import charts
 from ledger_app.public.forms import VerifyForm
+from reports.notice import build_notice
 
 bp = Blueprint("public", __name__)
 
@@ -103,6 +116,68 @@ def honour_roll() -> ResponseReturnValue:
         years=list(range(this_year, first_year - 1, -1)),
         year_rows=disclosure.honour_roll(book, year=year),
         all_rows=disclosure.honour_roll(book),
+    )
+
+
+def _period(name: str) -> tuple[dt.date, dt.date, str] | None:
+    """``2026-03`` (a month) or ``2026-Q1`` (a quarter): first day, last day, label."""
+    match = re.fullmatch(r"(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))", name)
+    if match is None:
+        return None
+    year = int(match.group(1))
+    if match.group(2):
+        first_month = last_month = int(match.group(2))
+        label = f"{year}年{first_month}月"
+    else:
+        quarter = int(match.group(3))
+        first_month, last_month = quarter * 3 - 2, quarter * 3
+        label = f"{year}年第{'一二三四'[quarter - 1]}季度"
+    start = dt.date(year, first_month, 1)
+    end = dt.date(year + last_month // 12, last_month % 12 + 1, 1) - dt.timedelta(days=1)
+    return start, end, label
+
+
+def _notice_periods(now: dt.date) -> tuple[list[str], list[str]]:
+    """The last twelve months and the last four quarters, newest first (this one included)."""
+    months, quarters = [], []
+    year, month = now.year, now.month
+    for _ in range(12):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    year, quarter = now.year, (now.month - 1) // 3 + 1
+    for _ in range(4):
+        quarters.append(f"{year:04d}-Q{quarter}")
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return months, quarters
+
+
+@bp.route("/notices")
+def notices() -> ResponseReturnValue:
+    months, quarters = _notice_periods(today())
+    return render_template(
+        "public/notices.html",
+        months=[(m, _period(m)) for m in months],
+        quarters=[(q, _period(q)) for q in quarters],
+        head_hash=get_book().head_hash,
+    )
+
+
+@bp.route("/notices/<period>.pdf")
+def notice_pdf(period: str) -> ResponseReturnValue:
+    found = _period(period)
+    if found is None or found[0] > today():
+        abort(404)
+    start, end, label = found
+    view = disclosure.notice_view(get_book(), start, min(end, today()))
+    site = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    pdf = build_notice(
+        view,
+        org_name=current_app.config["ORG_NAME"],
+        period_label=label,
+        site_url=site.rstrip("/") + url_for("public.index"),
+    )
+    return send_file(
+        io.BytesIO(pdf), mimetype="application/pdf", download_name=f"public-notice-{period}.pdf"
     )
 
 
