@@ -47,6 +47,8 @@ class EntryRow:
     funds: tuple[tuple[str, str, Decimal], ...]
     amount: Decimal
     reversed_by: str = ""
+    #: The donation confirmation number, for donations.
+    receipt: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ def entry_row(book: Book, txn: data.Transaction) -> EntryRow:
         funds=funds,
         amount=net,
         reversed_by=book.reversed_by(entry_id) or "" if entry_id else "",
+        receipt=str(meta.get("receipt", "")),
     )
 
 

@@ -181,7 +181,7 @@ class NoticeReport(FundStatementReport):
         rows = [
             [
                 Paragraph(e.date.isoformat(), s.cell),
-                para(e.id or "—", s.cell),
+                para(e.receipt or e.id or "—", s.cell),
                 Paragraph(self._with_reversal(escape_markup(e.payee or "匿名"), e), s.cell),
                 Paragraph(self._fund_names(e), s.cell),
                 amount_para(e.amount, s.cell_right),

@@ -47,6 +47,7 @@ def test_the_quarterly_notice_shows_the_ledgers_figures_and_no_personal_data(app
     assert "李建国" not in text
     assert "13812345678" not in text
     assert "何丽华" in text
+    assert f"{now.year}-000001" in text  # donations listed by confirmation number
 
 
 def test_the_notices_page_lists_months_and_quarters_and_unknown_periods_are_404(client):
