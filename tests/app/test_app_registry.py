@@ -55,7 +55,13 @@ def test_a_money_donation_by_each_channel_gets_the_next_confirmation_number(app,
         assert txn.meta["display"] == "masked"
 
 
-def test_a_gift_in_kind_records_its_valuation_and_lands_in_inventory(app, auth):
+@pytest.mark.parametrize(
+    ("form_kind", "account"),
+    [("goods", "Assets:1201-存货"), ("fixed_asset", "Assets:1501-固定资产")],
+)
+def test_a_gift_in_kind_records_its_valuation_and_lands_in_its_asset_account(
+    app, auth, form_kind, account
+):
     auth.login("admin")
     form = _donation_form(
         form="goods", valuation_basis="超市发票 No.8812", valued_by="李会计", amount="1,280.00"
@@ -63,11 +69,11 @@ def test_a_gift_in_kind_records_its_valuation_and_lands_in_inventory(app, auth):
     assert auth.post("/admin/donations/new", form).status_code == 302
     with app.app_context():
         txn = get_book().by_receipt(f"{today().year}-000001")
-    assert txn.meta["form"] == "goods"
+    assert txn.meta["form"] == form_kind
     assert txn.meta["valuation-basis"] == "超市发票 No.8812"
-    assert {p.account for p in txn.postings} == {"Assets:1201-存货", "Income:4101-捐赠收入:限定性"}
+    assert {p.account for p in txn.postings} == {account, "Income:4101-捐赠收入:限定性"}
     main = str(app.config["LEDGER_DIR"]) + "/main.beancount"
-    assert bean_query_sum(main, "account = 'Assets:1201-存货'") == Decimal("1280.00")
+    assert bean_query_sum(main, f"account = '{account}'") == Decimal("1280.00")
 
 
 def test_a_gift_in_kind_without_a_valuation_basis_is_refused_and_nothing_changes(app, auth):
@@ -207,6 +213,14 @@ def test_the_confirmation_pdf_says_it_is_not_the_official_receipt(app, signed_in
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     assert "壹佰元整" in text
+    main = str(app.config["LEDGER_DIR"]) + "/main.beancount"
+    from ledger.money import format_cny
+
+    ledger_amount = -bean_query_sum(
+        main, f"account ~ '^Income' AND entry_meta('receipt') = '{today().year}-000001'"
+    )
+    assert ledger_amount == Decimal("100.00")
+    assert format_cny(ledger_amount) in text
     assert "钱*" in text
     assert "钱秀兰" not in text
     assert "13600001111" not in text
