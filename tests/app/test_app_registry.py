@@ -64,7 +64,7 @@ def test_a_gift_in_kind_records_its_valuation_and_lands_in_its_asset_account(
 ):
     auth.login("admin")
     form = _donation_form(
-        form="goods", valuation_basis="超市发票 No.8812", valued_by="李会计", amount="1,280.00"
+        form=form_kind, valuation_basis="超市发票 No.8812", valued_by="李会计", amount="1,280.00"
     )
     assert auth.post("/admin/donations/new", form).status_code == 302
     with app.app_context():
