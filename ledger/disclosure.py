@@ -12,6 +12,7 @@ from decimal import Decimal
 from beancount.core import data
 
 from ledger.book import ZERO, Book
+from ledger.chain import seq_of
 from ledger.queries import EntryRow, FundRow, FundStatement, entry_row, fund_rows, fund_statement
 
 SOURCE_LABELS = {
@@ -234,8 +235,9 @@ def receipt_record(book: Book, number: str) -> ReceiptView | None:
     info = book.funds.get(slug)
     spending = []
     spent = ZERO
+    since = (txn.date, seq_of(txn) or 0)
     for other in book.ordered(slug):
-        if other.date < txn.date or other is txn:
+        if (other.date, seq_of(other) or 0) <= since:
             continue
         orow = entry_row(book, other)
         change = sum((a for s, _n, a in orow.funds if s == slug), ZERO)
@@ -281,7 +283,9 @@ def verify_receipt(book: Book, number: str, code: str) -> ReceiptView | None:
 def honour_roll(book: Book, *, year: int | None = None) -> list[HonourRow]:
     """Donors who chose to be named, by total given (reversed donations excluded)."""
     book.refresh()
+    # By donor id, not by name: two people of the same name are two rows.
     totals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    names: dict[str, str] = {}
     for txn in book.transactions():
         meta = txn.meta or {}
         if not _is_donation(txn) or meta.get("display") != "name":
@@ -291,9 +295,11 @@ def honour_roll(book: Book, *, year: int | None = None) -> list[HonourRow]:
         if book.reversed_by(str(meta.get("id", ""))):
             continue
         income, _spent = _income_and_spent(txn)
-        totals[txn.payee or ""][0] += income
-        totals[txn.payee or ""][1] += 1
-    rows = [HonourRow(name, v[0], int(v[1])) for name, v in totals.items() if name]
+        key = str(meta.get("donor") or txn.payee or "")
+        names[key] = txn.payee or ""
+        totals[key][0] += income
+        totals[key][1] += 1
+    rows = [HonourRow(names[k], v[0], int(v[1])) for k, v in totals.items() if names[k]]
     rows.sort(key=lambda r: (-r.total, r.name))
     return rows
 
