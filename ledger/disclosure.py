@@ -12,7 +12,6 @@ from decimal import Decimal
 from beancount.core import data
 
 from ledger.book import ZERO, Book
-from ledger.chain import seq_of
 from ledger.queries import EntryRow, FundRow, FundStatement, entry_row, fund_rows, fund_statement
 
 SOURCE_LABELS = {
@@ -235,9 +234,10 @@ def receipt_record(book: Book, number: str) -> ReceiptView | None:
     info = book.funds.get(slug)
     spending = []
     spent = ZERO
-    since = (txn.date, seq_of(txn) or 0)
+    # "Since the day of the gift", as the page says: the whole day counts, like bean-query's
+    # ``date >= day``.
     for other in book.ordered(slug):
-        if (other.date, seq_of(other) or 0) <= since:
+        if other.date < txn.date or other is txn:
             continue
         orow = entry_row(book, other)
         change = sum((a for s, _n, a in orow.funds if s == slug), ZERO)
