@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
-import shutil
-import subprocess
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pypdf import PdfReader
-from pypdf.generic import DictionaryObject
+from pdf_helpers import fonts_of, page_texts, render_png
 
 from ledger.money import format_cny
 from ledger.queries import EntryRow, FundStatement, StatementRow
 from reports.fund_statement import build_fund_statement
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 HEAD_HASH = "9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f"
 TZ = dt.timezone(dt.timedelta(hours=8))
 ORG = "清河社区互助微基金"
@@ -173,46 +167,6 @@ def many_entries(count: int) -> tuple[EntryRow, ...]:
             )
         )
     return tuple(rows)
-
-
-def page_texts(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
-
-
-def fonts_of(pdf: bytes) -> list[DictionaryObject]:
-    fonts = []
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        resources = page["/Resources"].get_object()
-        for ref in resources.get("/Font", {}).get_object().values():
-            fonts.append(ref.get_object())
-    return fonts
-
-
-def render_png(pdf: bytes, name: str, page: int = 1) -> Path:
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pdf_path = ARTIFACTS / f"{name}.pdf"
-    pdf_path.write_bytes(pdf)
-    prefix = ARTIFACTS / f"{name}-p{page}"
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            "80",
-            "-png",
-            "-f",
-            str(page),
-            "-l",
-            str(page),
-            "-singlefile",
-            str(pdf_path),
-            str(prefix),
-        ],
-        check=True,
-        timeout=60,
-    )
-    return prefix.with_suffix(".png")
 
 
 @pytest.fixture(scope="module")

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
-import subprocess
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_helpers import flat, fonts_of, page_texts, render_png
 from pypdf import PdfReader
-from pypdf.generic import DictionaryObject
 
 from ledger.disclosure import NoticeView
 from ledger.money import format_cny
 from ledger.queries import EntryRow, FundStatement, StatementRow
 from reports.notice import build_notice
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 HEAD_HASH = "5e1d9c0b7a3f4e2d1c0b9a8f7e6d5c4b3a29181706f5e4d3c2b1a09f8e7d6c5b"
 TZ = dt.timezone(dt.timedelta(hours=8))
 ORG = "清河社区互助微基金"
@@ -137,50 +133,6 @@ def make_view(
 
 def build(view: NoticeView) -> bytes:
     return build_notice(view, org_name=ORG, period_label=PERIOD, site_url=SITE)
-
-
-def page_texts(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
-
-
-def flat(pdf: bytes) -> str:
-    return "".join(t.replace("\n", "") for t in page_texts(pdf))
-
-
-def fonts_of(pdf: bytes) -> list[DictionaryObject]:
-    fonts = []
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        resources = page["/Resources"].get_object()
-        for ref in resources.get("/Font", {}).get_object().values():
-            fonts.append(ref.get_object())
-    return fonts
-
-
-def render_png(pdf: bytes, name: str, page: int = 1) -> Path:
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pdf_path = ARTIFACTS / f"{name}.pdf"
-    pdf_path.write_bytes(pdf)
-    prefix = ARTIFACTS / f"{name}-p{page}"
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            "80",
-            "-png",
-            "-f",
-            str(page),
-            "-l",
-            str(page),
-            "-singlefile",
-            str(pdf_path),
-            str(prefix),
-        ],
-        check=True,
-        timeout=60,
-    )
-    return prefix.with_suffix(".png")
 
 
 def many(count: int) -> NoticeView:

@@ -6,22 +6,18 @@ import dataclasses
 import datetime as dt
 import io
 import re
-import shutil
-import subprocess
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_helpers import flat, fonts_of, link_uris, render_png, text_of
 from pypdf import PdfReader
-from pypdf.generic import DictionaryObject
 
 from ledger.disclosure import ReceiptView
 from ledger.queries import EntryRow
 from reports.qr import QrDrawing, qr_flowable
 from reports.receipt import build_receipt
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
 HEAD_HASH = "9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f"
 ENTRY_HASH = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -86,61 +82,6 @@ def build(view: ReceiptView, **kw: Any) -> bytes:
     }
     options.update(kw)
     return build_receipt(view, **options)
-
-
-def text_of(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-def flat(pdf: bytes) -> str:
-    """The text without line breaks, for sentences that wrap."""
-    return text_of(pdf).replace("\n", "")
-
-
-def fonts_of(pdf: bytes) -> list[DictionaryObject]:
-    fonts = []
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        resources = page["/Resources"].get_object()
-        for ref in resources.get("/Font", {}).get_object().values():
-            fonts.append(ref.get_object())
-    return fonts
-
-
-def link_uris(pdf: bytes) -> list[str]:
-    uris = []
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        for annot in page.get("/Annots", []) or []:
-            action = annot.get_object().get("/A")
-            if action is not None and "/URI" in action:
-                uris.append(str(action["/URI"]))
-    return uris
-
-
-def render_png(pdf: bytes, name: str) -> Path:
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pdf_path = ARTIFACTS / f"{name}.pdf"
-    pdf_path.write_bytes(pdf)
-    prefix = ARTIFACTS / f"{name}-p1"
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            "100",
-            "-png",
-            "-f",
-            "1",
-            "-l",
-            "1",
-            "-singlefile",
-            str(pdf_path),
-            str(prefix),
-        ],
-        check=True,
-        timeout=60,
-    )
-    return prefix.with_suffix(".png")
 
 
 @pytest.fixture(scope="module")
