@@ -39,6 +39,17 @@ def fonts_of(pdf: bytes) -> list[DictionaryObject]:
     return fonts
 
 
+def assert_fonts_embedded(pdf: bytes) -> None:
+    """Every font is a TrueType subset embedded in the file (/FontFile2) of our CJK face."""
+    fonts = fonts_of(pdf)
+    assert fonts
+    for font in fonts:
+        assert font["/Subtype"] == "/TrueType", font
+        descriptor = font["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor, font["/BaseFont"]
+        assert "WenQuanYi" in font["/BaseFont"] or "UMing" in font["/BaseFont"]
+
+
 def link_uris(pdf: bytes) -> list[str]:
     """The targets of the link annotations (the QR codes are links too)."""
     uris = []

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pdf_helpers import flat, fonts_of, page_texts, render_png
+from pdf_helpers import assert_fonts_embedded, flat, page_texts, render_png
 from pypdf import PdfReader
 
 from ledger.disclosure import NoticeView
@@ -239,13 +239,7 @@ def test_list_headers_repeat_on_each_page() -> None:
 
 
 def test_every_font_is_an_embedded_truetype_subset(pdf: bytes) -> None:
-    fonts = fonts_of(pdf)
-    assert fonts
-    for font in fonts:
-        assert font["/Subtype"] == "/TrueType", font
-        descriptor = font["/FontDescriptor"].get_object()
-        assert "/FontFile2" in descriptor, font["/BaseFont"]
-        assert "WenQuanYi" in font["/BaseFont"] or "UMing" in font["/BaseFont"]
+    assert_fonts_embedded(pdf)
 
 
 def test_pages_render_to_pngs(pdf: bytes) -> None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pdf_helpers import flat, fonts_of, link_uris, render_png, text_of
+from pdf_helpers import assert_fonts_embedded, flat, fonts_of, link_uris, render_png, text_of
 from pypdf import PdfReader
 
 from ledger.disclosure import ReceiptView
@@ -261,13 +261,7 @@ def test_long_text_still_fits_one_page() -> None:
 
 
 def test_every_font_is_an_embedded_truetype_subset(pdf: bytes) -> None:
-    fonts = fonts_of(pdf)
-    assert fonts
-    for font in fonts:
-        assert font["/Subtype"] == "/TrueType", font
-        descriptor = font["/FontDescriptor"].get_object()
-        assert "/FontFile2" in descriptor, font["/BaseFont"]
-        assert "WenQuanYi" in font["/BaseFont"] or "UMing" in font["/BaseFont"]
+    assert_fonts_embedded(pdf)
 
 
 def test_the_default_generation_time_is_china_standard_time() -> None:
