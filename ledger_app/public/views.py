@@ -20,6 +20,7 @@ from flask_babel import get_locale
 
 from ledger import disclosure
 from ledger_app.books import get_book
+from ledger_app.donors import official_for
 from ledger_app.forms_common import today
 from ledger_app.i18n import fund_label
 from ledger_app.public import charts
@@ -97,7 +98,14 @@ def verify_receipt() -> ResponseReturnValue:
     if receipt is None:
         # One message whether the number exists or not: the page must not confirm numbers.
         return render_template("public/verify.html", form=form, receipt=None, failed=True), 404
-    return render_template("public/verify.html", form=form, receipt=receipt, failed=False)
+    official = official_for(receipt.number)
+    return render_template(
+        "public/verify.html",
+        form=form,
+        receipt=receipt,
+        failed=False,
+        official_issued_on=official.issued_on if official else None,
+    )
 
 
 @bp.route("/donors")

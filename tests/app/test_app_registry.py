@@ -339,3 +339,26 @@ def test_dates_of_confirmations_follow_the_donation_year(app):
         book = get_book()
         assert book.by_receipt(f"{last_year.year}-000001") is not None
         assert book.by_receipt(f"{today().year}-000001") is not None
+
+
+def test_the_public_verification_page_says_whether_the_official_receipt_was_issued(app, signed_in):
+    give(app, "100.00")
+    number = f"{today().year}-000001"
+    with app.app_context():
+        code = get_book().by_receipt(number).meta["verify"]
+    public = signed_in("auditor").client  # any client; the page needs no sign-in
+    before = public.get(f"/verify?no={number}&code={code}").get_data(as_text=True)
+    assert "正式捐赠票据尚未开具" in before
+    admin = signed_in("admin")
+    official = {
+        "official-code": "51010126",
+        "official-number": "00099999",
+        "official-check_code": "",
+        "official-issued_on": today().isoformat(),
+    }
+    admin.post(
+        f"/admin/receipts/{number}/official", official, form_page=f"/admin/receipts/{number}"
+    )
+    after = public.get(f"/verify?no={number}&code={code}").get_data(as_text=True)
+    assert f"正式捐赠票据已于 {today().isoformat()} 开具" in after
+    assert "00099999" not in after  # the official numbers stay with the donor's paper
