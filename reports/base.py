@@ -152,7 +152,7 @@ class ReportDocument:
     @property
     def frame_width(self) -> float:
         """The usable width between the margins."""
-        return float(self.pagesize[0] - self.margin_left - self.margin_right)
+        return self.pagesize[0] - self.margin_left - self.margin_right  # points, not money
 
     @property
     def content_width(self) -> float:
