@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 loader.initialize(use_cache=False)
 
 TZ = ZoneInfo("Asia/Shanghai")
+#: The net-asset sub-accounts holding what awarded grants have committed (see ledger.chart).
+COMMITTED_SUFFIX = ":已承诺资助"
 ZERO = Decimal("0.00")
 FUND_TAG = "fund-"
 _FUND_ROOTS = ("Income", "Expenses", "Equity")
@@ -98,6 +100,8 @@ class Book:
         self._receipt_last: dict[int, int] = {}
         # External transaction ids (bank / WeChat Pay / Alipay statement rows) -> entry id.
         self._ext_ids: dict[str, str] = {}
+        # Micro-grant id -> its entries (award, tranches, expense reports, close), in order taken.
+        self._grants: dict[str, list[data.Transaction]] = defaultdict(list)
         # (account, fund, "YYYY-MM") -> sum of CNY units
         self._totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         self._txns: list[data.Transaction] = []
@@ -256,6 +260,9 @@ class Book:
         ext_id = meta.get("ext-id")
         if isinstance(ext_id, str) and isinstance(entry_id, str):
             self._ext_ids[ext_id] = entry_id
+        grant = meta.get("grant")
+        if isinstance(grant, str):
+            self._grants[grant].append(txn)
         seq = chain.seq_of(txn)
         if seq is not None and seq > self.seq:
             self.seq = seq
@@ -366,6 +373,22 @@ class Book:
     def by_ext_id(self, ext_id: str) -> str | None:
         """The id of the entry recorded from this external transaction id, if any."""
         return self._ext_ids.get(ext_id)
+
+    def grant_entries(self, grant: str) -> list[data.Transaction]:
+        """The entries of one micro-grant (do not mutate)."""
+        return self._grants.get(grant, [])
+
+    def grant_ids(self) -> list[str]:
+        """Every micro-grant the ledger has entries for."""
+        return list(self._grants)
+
+    def committed(self, fund: str) -> Decimal:
+        """What a fund has committed to awarded grants and not yet spent or released."""
+        total = ZERO
+        for (account, f, _month), amount in self._totals.items():
+            if f == fund and account.endswith(COMMITTED_SUFFIX):
+                total -= amount
+        return total
 
     def receipts_issued(self, year: int) -> int:
         """The last confirmation number given in ``year`` (0 if none)."""

@@ -61,6 +61,21 @@ DEFAULT_ACCOUNTS: tuple[AccountSpec, ...] = (
         "资产负债表·限定性净资产",
         "Restricted net assets",
     ),
+    # Amounts of net assets committed to awarded micro-grants (designated, not yet spent): a
+    # reclassification inside each kind of net assets, so a fund's balance is unchanged by an
+    # award while its uncommitted balance falls.
+    AccountSpec(
+        "Equity:3101-非限定性净资产:已承诺资助",
+        "非限定性净资产—已承诺资助",
+        "资产负债表·非限定性净资产",
+        "Unrestricted net assets committed to grants",
+    ),
+    AccountSpec(
+        "Equity:3102-限定性净资产:已承诺资助",
+        "限定性净资产—已承诺资助",
+        "资产负债表·限定性净资产",
+        "Restricted net assets committed to grants",
+    ),
     AccountSpec(
         "Income:4101-捐赠收入:非限定性",
         "捐赠收入（非限定性）",
@@ -200,15 +215,32 @@ def render_accounts(opened: dt.date, funds: tuple[Fund, ...]) -> str:
     lines.append(f"{opened.isoformat()} commodity CNY")
     lines.append('  name: "人民币"')
     lines.append("")
-    for spec in DEFAULT_ACCOUNTS:
-        lines.append(f"{opened.isoformat()} open {spec.name} CNY")
-        lines.append(f"  name: {_q(spec.display)}")
-        lines.append(f"  name-en: {_q(spec.name_en)}")
-        lines.append(f"  statement: {_q(spec.statement)}")
+    lines += [render_open(spec, opened) for spec in DEFAULT_ACCOUNTS]
     lines.append("")
     for fund in funds:
         lines.append(render_fund(fund, opened))
     return "\n".join(lines) + "\n"
+
+
+def render_open(spec: AccountSpec, opened: dt.date) -> str:
+    """One ``open`` directive with the account's names and statement line."""
+    return "\n".join(
+        [
+            f"{opened.isoformat()} open {spec.name} CNY",
+            f"  name: {_q(spec.display)}",
+            f"  name-en: {_q(spec.name_en)}",
+            f"  statement: {_q(spec.statement)}",
+        ]
+    )
+
+
+def missing_opens(accounts_text: str, opened: dt.date) -> str:
+    """``open`` directives for default accounts an older accounts file lacks (empty if none)."""
+    missing = [s for s in DEFAULT_ACCOUNTS if f" open {s.name} " not in accounts_text]
+    if not missing:
+        return ""
+    head = "\n; Accounts added by a later version of the default chart.\n"
+    return head + "\n".join(render_open(s, opened) for s in missing) + "\n"
 
 
 def render_fund(fund: Fund, opened: dt.date) -> str:

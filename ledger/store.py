@@ -85,6 +85,23 @@ class LedgerStore:
             _write_new(self.main, chart.render_main(title))  # last: exists() turns true only now
             return True
 
+    def upgrade_chart(self, opened: dt.date = dt.date(2020, 1, 1)) -> int:
+        """Open the default chart's accounts an older ledger lacks; returns how many were added.
+
+        Appending ``open`` directives is the one change the app makes to accounts.beancount, and
+        it is what a person would do by hand: the Books notice the change and reload.
+        """
+        with self.locked():
+            text = self.accounts.read_text("utf-8")
+            extra = chart.missing_opens(text, opened)
+            if not extra:
+                return 0
+            with self.accounts.open("a", encoding="utf-8") as fh:
+                fh.write(("" if text.endswith("\n") else "\n") + extra)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return extra.count(" open ")
+
     def year_file(self, year: int) -> Path:
         """The file entries dated in ``year`` are appended to."""
         return self.txns / f"{year:04d}.beancount"

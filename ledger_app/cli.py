@@ -32,9 +32,12 @@ def init_command(title: str | None) -> None:
         title=title or current_app.config["ORG_NAME"],
         funds=chart.DEFAULT_FUNDS + chart.DEMO_RESTRICTED_FUNDS,
     )
+    added = 0 if created else store().upgrade_chart()
     reset_book()
     click.echo(f"database: {db.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"ledger:   {store().root} ({'created' if created else 'already there'})")
+    if added:
+        click.echo(f"ledger:   opened {added} account(s) the default chart gained since")
 
 
 @click.command("demo")
