@@ -242,3 +242,137 @@ class IdempotencyRecord(db.Model):  # type: ignore[name-defined,misc]
 
 
 Index("ix_sessions_user", UserSession.user_id)
+
+
+# -- 微创投 micro-grants: everything but the money (which is in the ledger) ------------------------
+
+
+class GrantCall(db.Model):  # type: ignore[name-defined,misc]
+    """A call for micro-venture projects (征集): budget, window, ceiling, weighted criteria."""
+
+    __tablename__ = "grant_calls"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    fund: Mapped[str] = mapped_column(String(32))
+    budget: Mapped[str] = mapped_column(String(32))
+    ceiling: Mapped[str] = mapped_column(String(32))
+    opens_on: Mapped[dt.date]
+    closes_on: Mapped[dt.date]
+    #: [{"name": "社区需求", "weight": 40}, …]; weights add up to 100.
+    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GrantApplication(db.Model):  # type: ignore[name-defined,misc]
+    """A resident group's application; once awarded its id is the grant id in the ledger."""
+
+    __tablename__ = "grant_applications"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("grant_calls.id"), index=True)
+    group_name: Mapped[str] = mapped_column(String(100))
+    contact_name: Mapped[str] = mapped_column(String(100))
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    beneficiaries: Mapped[str] = mapped_column(String(300), default="")
+    #: [{"item", "quantity", "unit_price", "total"}] with decimal strings.
+    budget_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: [{"source", "kind": "cash|in-kind", "amount"}]
+    cofunding: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    requested: Mapped[str] = mapped_column(String(32))
+    #: submitted → eligible | ineligible → approved | rejected (decision) → awarded → closed
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    eligibility_note: Mapped[str] = mapped_column(String(500), default="")
+    submitted_via: Mapped[str] = mapped_column(String(16), default="admin")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decision_amount: Mapped[str] = mapped_column(String(32), default="")
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    #: The decision's public posting: awards take effect no earlier than 7 days after it.
+    decision_published_on: Mapped[dt.date | None] = mapped_column(default=None)
+    midterm: Mapped[str] = mapped_column(String(16), default="")  # "" | passed | failed
+    midterm_note: Mapped[str] = mapped_column(Text, default="")
+    goals_met: Mapped[str] = mapped_column(String(16), default="")  # yes | partly | no
+    beneficiaries_served: Mapped[int | None] = mapped_column(default=None)
+    satisfaction: Mapped[int | None] = mapped_column(default=None)  # 0–100
+    evaluation_note: Mapped[str] = mapped_column(Text, default="")
+    result_published_on: Mapped[dt.date | None] = mapped_column(default=None)
+    call: Mapped[GrantCall] = relationship()
+
+
+class GrantReview(db.Model):  # type: ignore[name-defined,misc]
+    """One reviewer's scores against the call's criteria."""
+
+    __tablename__ = "grant_reviews"
+    __table_args__ = (UniqueConstraint("application_id", "reviewer"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("grant_applications.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(64))
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Deliberation(db.Model):  # type: ignore[name-defined,misc]
+    """One stage of 四议两公开 for a call: 提议, 商议, 审议, 决议."""
+
+    __tablename__ = "grant_deliberations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("grant_calls.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    held_on: Mapped[dt.date]
+    attendees: Mapped[int]
+    quorum: Mapped[int]
+    votes_for: Mapped[int] = mapped_column(default=0)
+    votes_against: Mapped[int] = mapped_column(default=0)
+    abstentions: Mapped[int] = mapped_column(default=0)
+    minutes: Mapped[str] = mapped_column(Text, default="")
+    supervisor_opinion: Mapped[str] = mapped_column(Text, default="")
+    dissent: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Objection(db.Model):  # type: ignore[name-defined,misc]
+    """An objection raised while a decision is posted, and its answer."""
+
+    __tablename__ = "grant_objections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("grant_applications.id"), index=True)
+    raised_on: Mapped[dt.date]
+    raised_by: Mapped[str] = mapped_column(String(100), default="")  # kept private
+    content: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_on: Mapped[dt.date | None] = mapped_column(default=None)
+    answered_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Attachment(db.Model):  # type: ignore[name-defined,misc]
+    """A file kept under the instance folder (never under its uploaded name)."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # application | receipt | photo | report
+    original_name: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    public: Mapped[bool] = mapped_column(default=False)
+    caption: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GrantUpdate(db.Model):  # type: ignore[name-defined,misc]
+    """A progress update the administrator published on the grant's public page."""
+
+    __tablename__ = "grant_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("grant_applications.id"), index=True)
+    posted_on: Mapped[dt.date]
+    text: Mapped[str] = mapped_column(Text)
+    photo_id: Mapped[int | None] = mapped_column(default=None)
+    posted_by: Mapped[str] = mapped_column(String(64))
