@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from typing import Any
 
 from flask import Blueprint, current_app, render_template, send_file
 from flask.typing import ResponseReturnValue
@@ -18,6 +19,7 @@ from ledger_app.extensions import db
 from ledger_app.forms_common import today
 from ledger_app.security import audit, role_required
 from reports.fund_statement import build_fund_statement
+from reports.grant_register import GrantRegisterRow, build_grant_register
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 READERS = ("auditor", "admin", "approver")
@@ -78,4 +80,67 @@ def ledger_zip() -> ResponseReturnValue:
     buf.seek(0)
     return send_file(
         buf, mimetype="application/zip", as_attachment=True, download_name=f"ledger-{today()}.zip"
+    )
+
+
+@bp.route("/grants.pdf")
+@role_required(*READERS)
+def grant_register_pdf() -> ResponseReturnValue:
+    """Every grant the ledger holds, with its figures from ledger.grants.grant_totals."""
+    from ledger import grants
+    from ledger_app.models import GrantApplication
+
+    book = get_book()
+    book.refresh()
+    rows = []
+    for grant in book.grant_ids():
+        totals = grants.grant_totals(book, grant)
+        if totals is None:
+            continue
+        entries = book.grant_entries(grant)
+
+        def dates(kind: str, entries: list[Any] = entries) -> list[dt.date]:
+            return [t.date for t in entries if (t.meta or {}).get("kind") == kind]
+
+        award = entries[0] if entries else None
+        application = db.session.get(GrantApplication, grant)
+        call = application.call.title if application is not None else ""
+        if not call and award is not None:
+            call = str((award.meta or {}).get("call", ""))
+        paid, closed = dates("grant-disbursement"), dates("grant-close")
+        fund = book.funds.get(totals.fund)
+        status = "已结项" if totals.closed else "执行中" if totals.disbursed else "待拨款"
+        rows.append(
+            GrantRegisterRow(
+                grant=grant,
+                call=call,
+                group=application.group_name if application is not None else totals.grantee,
+                fund=fund.name if fund else totals.fund,
+                awarded=totals.awarded,
+                disbursed=totals.disbursed,
+                reported=totals.reported,
+                returned=totals.returned,
+                outstanding=totals.outstanding,
+                status=status,
+                awarded_on=min(dates("grant-award"), default=None),
+                last_disbursed_on=max(paid, default=None),
+                closed_on=max(closed, default=None),
+                tranches=totals.tranches,
+            )
+        )
+    rows.sort(key=lambda r: (r.awarded_on or dt.date.min, r.grant))
+    pdf = build_grant_register(
+        rows,
+        org_name=current_app.config["ORG_NAME"],
+        generated_at=book.clock(),
+        head_hash=book.head_hash,
+        head_seq=book.seq,
+    )
+    audit("export_grant_register", target=f"{len(rows)} grants", head=book.head_hash)
+    db.session.commit()
+    return send_file(
+        io.BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"grant-register-{today()}.pdf",
     )

@@ -194,3 +194,6 @@ def healthz() -> ResponseReturnValue:
     book = get_book()
     book.refresh()
     return {"ok": not book.errors, "entries": book.seq, "head_hash": book.head_hash}
+
+
+from ledger_app.public import grant_views  # noqa: E402,F401  (微创投 routes on this blueprint)
