@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     books.init_app(app)
 
+    from ledger_app.admin.grants import grants_public
     from ledger_app.admin.views import bp as admin_bp
     from ledger_app.api.views import bp as api_bp
     from ledger_app.audit.views import bp as audit_bp
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(grants_public)
     app.register_blueprint(imports_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)

@@ -199,7 +199,7 @@ class OutflowRequest(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "outflow_requests"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # expense | reversal
+    kind: Mapped[str] = mapped_column(String(32))  # expense | reversal | grant-…
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     summary: Mapped[str] = mapped_column(String(300), default="")
     amount: Mapped[str] = mapped_column(String(32), default="")

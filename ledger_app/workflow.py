@@ -335,6 +335,12 @@ def approve_request(book: Book, request_id: str, approver: str) -> OutflowReques
         )
     if req.kind == "expense":
         result = services.record_expense(book, _expense_cmd(req.payload, req.entered_by, approver))
+    elif req.kind.startswith("grant-"):
+        # 微创投: the ledger.grants command built from the payload, approved_by=approver; the
+        # ledger re-checks the money, grants_workflow the council's rules (see there).
+        from ledger_app import grants_workflow
+
+        result = grants_workflow.approve_grant_request(book, req, approver)
     else:
         result = services.record_reversal(
             book, _reversal_cmd(req.payload, req.entered_by, approver)

@@ -198,4 +198,7 @@ def reject(request_id: str) -> ResponseReturnValue:
     return redirect(url_for("admin.approvals")), 303
 
 
-from ledger_app.admin import registry  # noqa: E402, F401 - registers the registry's routes on bp
+from ledger_app.admin import (  # noqa: E402 - these register their routes on bp
+    grants,  # noqa: F401 - 微创投
+    registry,  # noqa: F401 - donors, receipts, pledges
+)

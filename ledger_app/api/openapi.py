@@ -115,6 +115,137 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/grant-calls": {
+                "post": {
+                    "operationId": "createGrantCall",
+                    "summary": "Open a 微创投 call; refused above what the fund can still promise",
+                    "parameters": [_IDEMPOTENCY],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("GrantCall")}},
+                    },
+                    "responses": {
+                        "201": _json(_ref("GrantCallSummary"), "The call"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422")},
+                    },
+                }
+            },
+            "/grant-calls/{id}/applications": {
+                "post": {
+                    "operationId": "submitApplication",
+                    "summary": "Enter a resident group's application (attachments as base64)",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": _ID},
+                        _IDEMPOTENCY,
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("GrantApplication")}},
+                    },
+                    "responses": {
+                        "201": _json(_ref("Grant"), "The application"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422")},
+                    },
+                }
+            },
+            "/grant-applications/{id}": {
+                "get": {
+                    "operationId": "getGrant",
+                    "summary": "One application's status and money figures from the ledger",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": _ID}],
+                    "responses": {
+                        "200": _json(_ref("Grant"), "The grant"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "422")},
+                    },
+                }
+            },
+            "/grant-applications/{id}/decision": {
+                "post": {
+                    "operationId": "recordDecision",
+                    "summary": "Record the council's decision (after a 决议 meeting) and its posting",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": _ID}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("GrantDecision")}},
+                    },
+                    "responses": {
+                        "200": _json(_ref("Grant"), "Recorded"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "422")},
+                    },
+                }
+            },
+            "/grant-applications/{id}/award": {
+                "post": {
+                    "operationId": "awardGrant",
+                    "summary": "Request the award (a commitment); posted 7 days, approved by another",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": _ID},
+                        _IDEMPOTENCY,
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("GrantAward")}},
+                    },
+                    "responses": {
+                        "202": _json(_ref("Request"), "Accepted, awaiting approval"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
+                    },
+                }
+            },
+            "/grant-applications/{id}/disbursements": {
+                "post": {
+                    "operationId": "requestDisbursement",
+                    "summary": "Request a tranche; the final one waits for a passed mid-term review",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": _ID},
+                        _IDEMPOTENCY,
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("GrantDisbursement")}},
+                    },
+                    "responses": {
+                        "202": _json(_ref("Request"), "Accepted, awaiting approval"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
+                    },
+                }
+            },
+            "/grant-applications/{id}/expense-reports": {
+                "post": {
+                    "operationId": "submitExpenseReport",
+                    "summary": "Submit the grantee's expense report with receipts",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": _ID},
+                        _IDEMPOTENCY,
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("GrantExpenseReport")}},
+                    },
+                    "responses": {
+                        "202": _json(_ref("Request"), "Accepted, awaiting approval"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
+                    },
+                }
+            },
+            "/grant-applications/{id}/close": {
+                "post": {
+                    "operationId": "closeGrant",
+                    "summary": "Request the close-out: unspent money returned, evaluation recorded",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": _ID},
+                        _IDEMPOTENCY,
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("GrantClose")}},
+                    },
+                    "responses": {
+                        "202": _json(_ref("Request"), "Accepted, awaiting approval"),
+                        **{k: _ERRORS[k] for k in ("401", "403", "409", "422", "503")},
+                    },
+                }
+            },
             "/entries/{id}": {
                 "get": {
                     "operationId": "getEntry",
@@ -454,6 +585,196 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                 },
+                "GrantCall": {
+                    "type": "object",
+                    "required": [
+                        "title",
+                        "fund",
+                        "budget",
+                        "ceiling",
+                        "opens_on",
+                        "closes_on",
+                        "criteria",
+                    ],
+                    "properties": {
+                        "id": _ID,
+                        "title": {"type": "string", "maxLength": 200},
+                        "purpose": {"type": "string"},
+                        "fund": {"type": "string"},
+                        "budget": _AMOUNT,
+                        "ceiling": _AMOUNT,
+                        "opens_on": _DATE,
+                        "closes_on": _DATE,
+                        "criteria": {
+                            "type": "array",
+                            "description": "Weights are whole numbers adding up to 100",
+                            "items": {
+                                "type": "object",
+                                "required": ["name", "weight"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "weight": {"type": "integer", "minimum": 1, "maximum": 100},
+                                },
+                            },
+                        },
+                    },
+                },
+                "GrantCallSummary": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID,
+                        "title": {"type": "string"},
+                        "fund": {"type": "string"},
+                        "budget": _AMOUNT,
+                        "ceiling": _AMOUNT,
+                        "opens_on": _DATE,
+                        "closes_on": _DATE,
+                        "is_open": {"type": "boolean"},
+                        "awarded": _AMOUNT,
+                        "disbursed": _AMOUNT,
+                    },
+                },
+                "Upload": {
+                    "type": "object",
+                    "required": ["filename", "content_base64"],
+                    "properties": {
+                        "filename": {
+                            "type": "string",
+                            "description": "Ends .pdf, .jpg, .jpeg or .png",
+                        },
+                        "content_base64": {"type": "string", "description": "At most 5 MB decoded"},
+                    },
+                },
+                "GrantApplication": {
+                    "type": "object",
+                    "required": ["group_name", "contact_name", "title", "budget_lines"],
+                    "properties": {
+                        "id": _ID,
+                        "group_name": {"type": "string", "maxLength": 100},
+                        "contact_name": {"type": "string", "maxLength": 100},
+                        "contact_phone": {"type": "string", "maxLength": 32},
+                        "title": {"type": "string", "maxLength": 200},
+                        "description": {"type": "string"},
+                        "beneficiaries": {"type": "string", "maxLength": 300},
+                        "budget_lines": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["item", "quantity", "unit_price"],
+                                "properties": {
+                                    "item": {"type": "string"},
+                                    "quantity": _AMOUNT,
+                                    "unit_price": _AMOUNT,
+                                },
+                            },
+                        },
+                        "cofunding": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "source": {"type": "string"},
+                                    "kind": {"type": "string", "enum": ["cash", "in-kind"]},
+                                    "amount": _AMOUNT,
+                                },
+                            },
+                        },
+                        "requested": _AMOUNT,
+                        "attachments": {"type": "array", "items": _ref("Upload")},
+                    },
+                },
+                "GrantDecision": {
+                    "type": "object",
+                    "required": ["decision"],
+                    "properties": {
+                        "decision": {"type": "string", "enum": ["approved", "rejected"]},
+                        "amount": _AMOUNT,
+                        "note": {"type": "string"},
+                        "published_on": _DATE,
+                    },
+                },
+                "GrantAward": {
+                    "type": "object",
+                    "required": ["date"],
+                    "properties": {"id": _ID, "date": _DATE, "amount": _AMOUNT},
+                },
+                "GrantDisbursement": {
+                    "type": "object",
+                    "required": ["date", "amount"],
+                    "properties": {
+                        "id": _ID,
+                        "date": _DATE,
+                        "amount": _AMOUNT,
+                        "paid_from": {
+                            "type": "string",
+                            "enum": ["cash", "bank", "wechat", "alipay"],
+                        },
+                    },
+                },
+                "GrantExpenseReport": {
+                    "type": "object",
+                    "required": ["date", "summary"],
+                    "properties": {
+                        "id": _ID,
+                        "date": _DATE,
+                        "summary": {"type": "string", "maxLength": 300},
+                        "amount": _AMOUNT,
+                        "lines": {
+                            "type": "array",
+                            "description": "Spending per budget line (index into budget_lines)",
+                            "items": {
+                                "type": "object",
+                                "properties": {"line": {"type": "integer"}, "amount": _AMOUNT},
+                            },
+                        },
+                        "receipts": {"type": "array", "items": _ref("Upload")},
+                        "paper_receipts": {"type": "integer", "minimum": 0},
+                    },
+                },
+                "GrantClose": {
+                    "type": "object",
+                    "required": ["date", "leftover", "evaluation"],
+                    "properties": {
+                        "id": _ID,
+                        "date": _DATE,
+                        "returned": {
+                            "type": "string",
+                            "description": "Must equal what is outstanding",
+                        },
+                        "returned_to": {
+                            "type": "string",
+                            "enum": ["cash", "bank", "wechat", "alipay"],
+                        },
+                        "leftover": {
+                            "type": "string",
+                            "description": "剩余财产 and what became of it",
+                        },
+                        "evaluation": {
+                            "type": "object",
+                            "required": ["goals_met", "beneficiaries_served", "satisfaction"],
+                            "properties": {
+                                "goals_met": {"type": "string", "enum": ["yes", "partly", "no"]},
+                                "beneficiaries_served": {"type": "integer", "minimum": 0},
+                                "satisfaction": {"type": "integer", "minimum": 0, "maximum": 100},
+                                "note": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+                "Grant": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID,
+                        "status": {"type": "string"},
+                        "closed": {"type": "boolean"},
+                        "awarded": _AMOUNT,
+                        "disbursed": _AMOUNT,
+                        "spent": _AMOUNT,
+                        "returned": _AMOUNT,
+                        "outstanding": _AMOUNT,
+                        "committed": _AMOUNT,
+                    },
+                },
                 "ExpenseRequest": {
                     "type": "object",
                     "required": ["date", "amount", "fund", "payee", "purpose"],
@@ -503,7 +824,17 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "id": _ID,
-                        "kind": {"type": "string", "enum": ["expense", "reversal"]},
+                        "kind": {
+                            "type": "string",
+                            "enum": [
+                                "expense",
+                                "reversal",
+                                "grant-award",
+                                "grant-disbursement",
+                                "grant-expense",
+                                "grant-close",
+                            ],
+                        },
                         "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
                         "amount": _AMOUNT,
                         "fund": {"type": "string"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import functools
 from collections.abc import Callable
@@ -16,10 +18,11 @@ from werkzeug.exceptions import HTTPException
 from ledger import disclosure, queries
 from ledger.errors import EntryNotFoundError, LedgerUnavailableError, RuleError
 from ledger.model import ID_PATTERN
-from ledger_app import donors, workflow
+from ledger_app import donors, grants_workflow, workflow
 from ledger_app.api.openapi import openapi_document
 from ledger_app.books import get_book
 from ledger_app.extensions import db
+from ledger_app.forms_common import today
 from ledger_app.models import ApiToken, Donor, OutflowRequest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -448,6 +451,199 @@ def import_statement() -> ResponseReturnValue:
         }
         return jsonify(body), 422
     return jsonify(result.as_dict())
+
+
+# -- 微创投 micro-grants ------------------------------------------------------------------------------
+
+
+def _list(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ApiError(422, "invalid", f"字段 {name} 须为对象数组（{name} must be a list）", name)
+    return value
+
+
+def _uploads(data: dict[str, Any], name: str) -> list[grants_workflow.Upload]:
+    out = []
+    for item in _list(data, name):
+        try:
+            content = base64.b64decode(_str(item, "content_base64"), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ApiError(422, "invalid", f"{name} 的内容须为 base64（bad base64）", name) from exc
+        out.append(grants_workflow.Upload(_str(item, "filename"), content))
+    return out
+
+
+def _grant_json(application_id: str) -> dict[str, Any]:
+    return _plain_dict(grants_workflow.grant_summary(get_book(), application_id))
+
+
+def _plain_dict(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in data.items()}
+
+
+@bp.post("/grant-calls")
+@token_required("admin")
+def create_grant_call() -> ResponseReturnValue:
+    data = _body()
+    call = grants_workflow.create_call(
+        get_book(),
+        grants_workflow.CallInput(
+            title=_str(data, "title"),
+            purpose=_str(data, "purpose", required=False),
+            fund=_str(data, "fund"),
+            budget=_str(data, "budget"),
+            ceiling=_str(data, "ceiling"),
+            opens_on=_date(data, "opens_on"),
+            closes_on=_date(data, "closes_on"),
+            criteria=_list(data, "criteria"),
+            id=_entry_id(data),
+        ),
+        g.api_user.username,
+        today=today(),
+    )
+    summary = grants_workflow.call_summary(get_book(), call)
+    summary.pop("applications")
+    return jsonify(_plain_dict(summary)), 201
+
+
+@bp.post("/grant-calls/<call_id>/applications")
+@token_required("admin")
+def submit_application(call_id: str) -> ResponseReturnValue:
+    data = _body()
+    application = grants_workflow.submit_application(
+        get_book(),
+        grants_workflow.ApplicationInput(
+            call_id=call_id,
+            group_name=_str(data, "group_name"),
+            contact_name=_str(data, "contact_name"),
+            contact_phone=_str(data, "contact_phone", required=False),
+            title=_str(data, "title"),
+            description=_str(data, "description", required=False),
+            beneficiaries=_str(data, "beneficiaries", required=False),
+            budget_lines=_list(data, "budget_lines"),
+            cofunding=_list(data, "cofunding"),
+            requested=_str(data, "requested", required=False),
+            id=_entry_id(data),
+        ),
+        g.api_user.username,
+        via="api",
+        uploads=_uploads(data, "attachments"),
+        today=today(),
+    )
+    return jsonify(_grant_json(application.id)), 201
+
+
+@bp.post("/grant-applications/<application_id>/decision")
+@token_required("admin")
+def record_decision(application_id: str) -> ResponseReturnValue:
+    data = _body()
+    decision = _str(data, "decision")
+    if decision not in ("approved", "rejected"):
+        raise ApiError(422, "invalid", "decision 须为 approved 或 rejected", "decision")
+    published = _date(data, "published_on") if data.get("published_on") else None
+    grants_workflow.record_decision(
+        application_id,
+        decision == "approved",
+        _str(data, "amount", required=False) or None,
+        _str(data, "note", required=False),
+        g.api_user.username,
+        published_on=published,
+        today=today(),
+    )
+    return jsonify(_grant_json(application_id))
+
+
+@bp.post("/grant-applications/<application_id>/award")
+@token_required("admin")
+def award_grant(application_id: str) -> ResponseReturnValue:
+    data = _body()
+    req = grants_workflow.request_award(
+        get_book(),
+        application_id,
+        _date(data),
+        g.api_user.username,
+        amount=_str(data, "amount", required=False) or None,
+        entry_id=_entry_id(data),
+        source="api",
+    )
+    return jsonify(_request_json(req)), 202
+
+
+@bp.post("/grant-applications/<application_id>/disbursements")
+@token_required("admin")
+def request_disbursement(application_id: str) -> ResponseReturnValue:
+    data = _body()
+    req = grants_workflow.request_disbursement(
+        get_book(),
+        application_id,
+        _date(data),
+        _str(data, "amount"),
+        g.api_user.username,
+        paid_from=_str(data, "paid_from", required=False, default="bank"),
+        entry_id=_entry_id(data),
+        source="api",
+    )
+    return jsonify(_request_json(req)), 202
+
+
+@bp.post("/grant-applications/<application_id>/expense-reports")
+@token_required("admin")
+def submit_expense_report(application_id: str) -> ResponseReturnValue:
+    data = _body()
+    paper = data.get("paper_receipts", 0)
+    if not isinstance(paper, int) or isinstance(paper, bool) or paper < 0:
+        raise ApiError(422, "invalid", "paper_receipts 须为非负整数", "paper_receipts")
+    req = grants_workflow.request_expense_report(
+        get_book(),
+        application_id,
+        _date(data),
+        _str(data, "summary"),
+        g.api_user.username,
+        amount=_str(data, "amount", required=False) or None,
+        lines=_list(data, "lines"),
+        receipts=_uploads(data, "receipts"),
+        paper_receipts=paper,
+        entry_id=_entry_id(data),
+        source="api",
+    )
+    return jsonify(_request_json(req)), 202
+
+
+@bp.post("/grant-applications/<application_id>/close")
+@token_required("admin")
+def close_grant(application_id: str) -> ResponseReturnValue:
+    data = _body()
+    evaluation = data.get("evaluation")
+    if not isinstance(evaluation, dict):
+        raise ApiError(
+            422, "required", "缺少结项评估 evaluation（evaluation is required）", "evaluation"
+        )
+    req = grants_workflow.request_close(
+        get_book(),
+        application_id,
+        _date(data),
+        _str(data, "returned", required=False),
+        _str(data, "leftover"),
+        grants_workflow.EvaluationInput(
+            goals_met=_str(evaluation, "goals_met"),
+            beneficiaries_served=evaluation.get("beneficiaries_served"),
+            satisfaction=evaluation.get("satisfaction"),
+            note=_str(evaluation, "note", required=False),
+        ),
+        g.api_user.username,
+        returned_to=_str(data, "returned_to", required=False, default="bank"),
+        entry_id=_entry_id(data),
+        source="api",
+    )
+    return jsonify(_request_json(req)), 202
+
+
+@bp.get("/grant-applications/<application_id>")
+@token_required("admin", "approver")
+def get_grant(application_id: str) -> ResponseReturnValue:
+    get_book().refresh()
+    return jsonify(_grant_json(application_id))
 
 
 def _plain(value: Any) -> Any:
