@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ledger.book import Book, china_now
 from ledger_app import donors, workflow
+from ledger_app.demo_grants import load_demo_grants
 from ledger_app.extensions import db
 from ledger_app.models import User
 from ledger_app.security import hash_password
@@ -207,8 +208,9 @@ def load_demo(book: Book, *, seed: int = 2026, today: dt.date | None = None) -> 
         book, dup, "同一笔现金捐赠录入了两次", days[201], "admin", entry_id=f"demo-rev-{seed}"
     )
     workflow.approve_request(book, req.id, "approver")
+    grants = load_demo_grants(book, days)
     return (
-        f"demo: {donations + 1} donations, {expenses} approved expenses, 1 reversal; "
+        f"demo: {donations + 1} donations, {expenses} approved expenses, 1 reversal; {grants}; "
         f"users admin / approver / auditor, password {password}"
     )
 

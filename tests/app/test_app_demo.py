@@ -28,6 +28,25 @@ def test_the_demo_loads_a_year_that_passes_bean_check_and_matches_the_public_pag
         assert shown[slug]["income"] == figures["income"], slug
         assert figures["balance"] >= 0 or slug == "canteen"
 
+    # 微创投: a completed call (funded, rejected, one closed with a return) and an open one.
+    from ledger import grants
+    from ledger_app.books import get_book
+
+    with app.app_context():
+        book = get_book()
+        closed = grants.grant_totals(book, "2026-S01")
+        running = grants.grant_totals(book, "2026-S02")
+        assert closed is not None
+        assert closed.closed
+        assert closed.returned > 0
+        assert closed.disbursed == closed.reported + closed.returned
+        assert running is not None
+        assert not running.closed
+        assert grants.grant_totals(book, "2026-S04") is None  # rejected
+    assert "未获资助" in client.get("/grants/calls/2026-spring").get_data(as_text=True)
+    assert client.get("/grants/2026-S01").status_code == 200
+    assert "2026年秋季社区微创投" in client.get("/grants").get_data(as_text=True)
+
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
     assert "already loaded" in again.output
