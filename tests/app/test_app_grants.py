@@ -568,6 +568,19 @@ def test_one_grant_lives_from_call_to_close_out_with_tranches_and_a_partial_retu
         assert entry.meta["approved-by"]
         assert entry.meta["approved-by"] != entry.meta["entered-by"]
     assert bean_check(app).returncode == 0
+    # The public page of the grant shows the same figures, from the same ledger.
+    public = visitor().client.get(f"/grants/{app_id}").get_data(as_text=True)
+    for css, key in (
+        ("g-awarded", "awarded"),
+        ("g-disbursed", "disbursed"),
+        ("g-reported", "spent"),
+        ("g-returned", "returned"),
+    ):
+        cell = re.search(rf'<div class="[^"]*\b{css}\b[^"]*">.*?<dd>(.*?)</dd>', public, re.S)
+        assert cell is not None, css
+        amount = re.search(r"¥([0-9,]+\.[0-9]{2})", cell.group(1))
+        assert amount is not None, css
+        assert Decimal(amount.group(1).replace(",", "")) == figures[key], css
 
 
 # -- refusals: a clear message, nothing written ------------------------------------------------------
