@@ -32,6 +32,13 @@ class FundRow:
     spent: Decimal
     transfers: Decimal
     balance: Decimal
+    #: Part of the balance committed to awarded micro-grants and not yet spent or released.
+    committed: Decimal = Decimal("0.00")
+
+    @property
+    def uncommitted(self) -> Decimal:
+        """What the fund can still promise."""
+        return self.balance - self.committed
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ def fund_rows(book: Book, *, year: int | None = None) -> list[FundRow]:
                 flows.spent,
                 flows.transfers,
                 book.fund_balance(fund.slug),
+                book.committed(fund.slug),
             )
         )
     return rows

@@ -855,6 +855,10 @@ def openapi_document() -> dict[str, Any]:
                         "income": {"type": "string"},
                         "spent": {"type": "string"},
                         "balance": {"type": "string"},
+                        "committed": {
+                            "type": "string",
+                            "description": "Committed to awarded grants",
+                        },
                     },
                 },
                 "Entry": {

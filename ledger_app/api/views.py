@@ -163,6 +163,7 @@ def list_funds() -> ResponseReturnValue:
                 "income": str(r.income),
                 "spent": str(r.spent),
                 "balance": str(r.balance),
+                "committed": str(r.committed),
             }
             for r in rows
         ]

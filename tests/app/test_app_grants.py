@@ -1065,3 +1065,34 @@ def test_awards_may_not_add_up_to_more_than_the_calls_budget(
     assert response.status_code == 422
     assert "剩余预算 ¥500.00" in error_of(response)
     before.check()
+
+
+def test_a_funds_committed_amount_shows_publicly_and_in_list_funds_as_bean_query(
+    funded: Flask, api: Callable[..., Any]
+) -> None:
+
+    with funded.app_context():
+        book = get_book()
+        ledger_grants.award_grant(
+            book,
+            ledger_grants.AwardCommand(
+                id="aw-c",
+                grant="2026-C1",
+                date=today(),
+                amount="700.00",
+                fund="general",
+                grantee="楼道小组",
+                project="楼道灯",
+                entered_by="admin",
+                approved_by="approver",
+            ),
+        )
+    committed = -bean_query_sum(
+        main_file(funded), "account ~ ':已承诺资助$' AND meta('fund') = 'general'"
+    )
+    assert committed == Decimal("700.00")
+    listed = {f["slug"]: f for f in api("GET", "/funds").get_json()}
+    assert Decimal(listed["general"]["committed"]) == committed
+    page = funded.test_client().get("/").get_data(as_text=True)
+    card = page[page.index("其中已承诺微创投资助") :][:200]
+    assert "¥700.00" in card
