@@ -319,6 +319,13 @@ class CallProject:
     awarded: Decimal | None
     decided: Decimal | None
     closed: bool
+    #: Published close-out results, for comparing projects (the brief: goals, satisfaction,
+    #: efficiency of resource use).
+    spent: Decimal | None = None
+    goals_met: str = ""
+    served: int | None = None
+    satisfaction: int | None = None
+    cost_per_person: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +339,21 @@ class PublicCall:
     funded: list[CallProject]
     rejected: list[CallProject]
     awarded_total: Decimal
+
+
+def _outcome(a: GrantApplication, totals: grants.GrantTotals | None) -> dict[str, Any]:
+    """The close-out result of a project, once published."""
+    if totals is None or not totals.closed or a.result_published_on is None:
+        return {}
+    served = a.beneficiaries_served
+    per_person = (totals.reported / served).quantize(Decimal("0.01")) if served else None
+    return {
+        "spent": totals.reported,
+        "goals_met": a.goals_met,
+        "served": served,
+        "satisfaction": a.satisfaction,
+        "cost_per_person": per_person,
+    }
 
 
 def public_call(book: Book, call: GrantCall, on: dt.date) -> PublicCall:
@@ -357,6 +379,7 @@ def public_call(book: Book, call: GrantCall, on: dt.date) -> PublicCall:
             awarded=totals.awarded if totals else None,
             decided=_decimal(a.decision_amount) if a.decision_amount else None,
             closed=bool(totals and totals.closed),
+            **_outcome(a, totals),
         )
         if project.funded:
             funded.append(project)

@@ -50,3 +50,22 @@ def test_the_demo_loads_a_year_that_passes_bean_check_and_matches_the_public_pag
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
     assert "already loaded" in again.output
+
+
+def test_the_demo_call_page_compares_closed_projects_by_the_ledgers_spending(
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient
+) -> None:
+    from decimal import Decimal
+
+    from app_testkit import main_file
+    from beanquery_helpers import bean_query_sum
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    page = client.get("/grants/calls/2026-spring").get_data(as_text=True)
+    table = page[page.index("项目成效比较") :]
+    table = table[: table.index("</table>")]
+    spent = bean_query_sum(main_file(app), "'grant-2026-S01' IN links AND account ~ '^Expenses'")
+    assert spent == Decimal("5400.00")
+    assert "¥5,400.00" in table
+    assert "¥90.00" in table  # 5,400 spent for 60 residents
+    assert "92%" in table
