@@ -105,3 +105,8 @@ def test_downloads_are_recorded_in_the_audit_log(app: Flask, signed_in: Callable
     auditor.client.get("/audit/ledger.zip")
     auditor.client.get("/audit/statement.pdf", query_string=period())
     assert counts(app)["audit_log"] == before + 2
+
+
+def test_the_audit_page_links_the_grant_register(app, signed_in):
+    page = signed_in("auditor").client.get("/audit/").get_data(as_text=True)
+    assert "/audit/grants.pdf" in page
