@@ -190,6 +190,25 @@ def _open_grant(book: Book, grant: str) -> GrantTotals:
     return totals
 
 
+def _at_most(
+    grant: str,
+    amount: Decimal | str,
+    limit: Callable[[GrantTotals], Decimal],
+    message: str,
+    code: str,
+) -> Callable[[Book, NewEntry], None]:
+    """A check, run under the write lock, that ``amount`` is within ``limit`` of the grant."""
+
+    def check(book: Book, _entry: NewEntry) -> None:
+        totals = _open_grant(book, grant)
+        value, most = parse_amount(amount), limit(totals)
+        if value > most:
+            text = message.format(amount=format_cny(value), limit=format_cny(most))
+            raise RuleError("amount", text, code)
+
+    return check
+
+
 def _entry(
     cmd_id: str,
     grant: str,
@@ -300,20 +319,14 @@ def disbursement_entry(book: Book, cmd: DisbursementCommand) -> NewEntry:
 def disburse(book: Book, cmd: DisbursementCommand) -> WriteResult:
     """Pay a tranche: approved by someone else, never beyond what remains of the award."""
     _approved(cmd.entered_by, cmd.approved_by)
-    entry = disbursement_entry(book, cmd)
-
-    def check(b: Book, e: NewEntry) -> None:
-        totals = _open_grant(b, cmd.grant)
-        amount = parse_amount(cmd.amount)
-        if amount > totals.undisbursed:
-            raise RuleError(
-                "amount",
-                f"拨款 {format_cny(amount)} 超过资助尚未拨付的 {format_cny(totals.undisbursed)}"
-                "（above what remains of the award）",
-                "over_award",
-            )
-
-    return book.write(entry, check=check)
+    check = _at_most(
+        cmd.grant,
+        cmd.amount,
+        lambda t: t.undisbursed,
+        "拨款 {amount} 超过资助尚未拨付的 {limit}（above what remains of the award）",
+        "over_award",
+    )
+    return book.write(disbursement_entry(book, cmd), check=check)
 
 
 def expense_report_entry(book: Book, cmd: ExpenseReportCommand) -> NewEntry:
@@ -354,20 +367,14 @@ def expense_report_entry(book: Book, cmd: ExpenseReportCommand) -> NewEntry:
 def accept_expense_report(book: Book, cmd: ExpenseReportCommand) -> WriteResult:
     """Accept an expense report, never more than the grantee holds of what was paid."""
     _approved(cmd.entered_by, cmd.approved_by)
-    entry = expense_report_entry(book, cmd)
-
-    def check(b: Book, e: NewEntry) -> None:
-        totals = _open_grant(b, cmd.grant)
-        amount = parse_amount(cmd.amount)
-        if amount > totals.outstanding:
-            raise RuleError(
-                "amount",
-                f"报告支出 {format_cny(amount)} 超过已拨付未报告的 {format_cny(totals.outstanding)}"
-                "（more than was disbursed）",
-                "over_disbursed",
-            )
-
-    return book.write(entry, check=check)
+    check = _at_most(
+        cmd.grant,
+        cmd.amount,
+        lambda t: t.outstanding,
+        "报告支出 {amount} 超过已拨付未报告的 {limit}（more than was disbursed）",
+        "over_disbursed",
+    )
+    return book.write(expense_report_entry(book, cmd), check=check)
 
 
 def close_entry(book: Book, cmd: CloseCommand) -> NewEntry:
