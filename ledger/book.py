@@ -25,7 +25,7 @@ from beancount.core import data
 from beancount.parser import parser
 
 from ledger import chain, render
-from ledger.errors import IdConflictError, LedgerUnavailableError
+from ledger.errors import IdConflictError, LedgerUnavailableError, RuleError
 from ledger.model import AccountInfo, Fund, NewEntry, WriteResult
 from ledger.store import LedgerStore, Repair, Signature
 
@@ -89,6 +89,8 @@ class Book:
         self.accounts: dict[str, AccountInfo] = {}
         self.funds: dict[str, Fund] = {}
         self.closed_months: set[str] = set()
+        #: Account -> date of its latest ``balance`` assertion (a reconciled statement).
+        self.asserted: dict[str, dt.date] = {}
         self.title = ""
         self.seq = 0
         self.head_hash = chain.GENESIS
@@ -205,6 +207,10 @@ class Book:
             self._take_custom(entry)
         elif isinstance(entry, data.Transaction):
             self._take_txn(entry, ordered)
+        elif isinstance(entry, data.Balance):
+            last = self.asserted.get(entry.account)
+            if last is None or entry.date > last:
+                self.asserted[entry.account] = entry.date
 
     def _take_custom(self, entry: data.Custom) -> None:
         values = [v.value for v in entry.values]
@@ -344,6 +350,41 @@ class Book:
             txn = txn._replace(meta={**(txn.meta or {}), "filename": str(path), "lineno": 0})
             self._add(txn)
             return WriteResult(entry.id, digest, seq, extra=extra)
+
+    def write_directives(
+        self, label: str, render_text: Callable[[Book], str], *, check: Callable[[Book], None]
+    ) -> list[data.Directive]:
+        """Append non-transaction directives (``balance``, ``custom``) under the writers' lock.
+
+        ``check`` runs against the current state first; ``render_text`` builds the text, which
+        must parse back to balance and custom directives only. Used by the month close.
+        """
+        with self._mutex, self.store.locked():
+            if self.store.signature() != self._sig and not self._catch_up_locked():
+                self.repairs = self.store.repair_torn_tails()
+                self._load_locked()
+            if self.errors:
+                raise LedgerUnavailableError(self.errors)
+            check(self)
+            text = render_text(self)
+            entries, errors, _ = parser.parse_string(text)
+            if (
+                errors
+                or not entries
+                or not all(isinstance(e, data.Balance | data.Custom) for e in entries)
+            ):
+                raise RuleError(
+                    "entry", "指令无法安全写入账本（the directives do not render safely）"
+                )
+            year = max(e.date for e in entries).year
+            path = self.store.append(year, label, text)
+            sig = self.store.signature()
+            self.store.write_state(self.seq, self.head_hash, sig, self._gen)
+            self._sig = sig
+            added = [e._replace(meta={**(e.meta or {}), "filename": str(path)}) for e in entries]
+            for entry in added:
+                self._add(entry)
+            return added
 
     def dry_run(
         self, entry: NewEntry, *, check: Callable[[Book, NewEntry], None] | None = None

@@ -80,6 +80,14 @@ def check_entry(book: Book, entry: NewEntry, *, today: dt.date) -> None:
         raise RuleError("postings", "一笔分录至少需要两个过账（at least two postings）")
     total = Decimal(0)
     for p in entry.postings:
+        reconciled = book.asserted.get(p.account)
+        if reconciled is not None and entry.date < reconciled:
+            raise RuleError(
+                "date",
+                f"{p.account} 已按对账单核对至 {reconciled.isoformat()}，不能再记入此前的收付；"
+                "请在未结账月份以冲销或更正分录处理（the account is reconciled to that date）",
+                "reconciled",
+            )
         info = book.accounts.get(p.account)
         if info is None or info.opened > entry.date or (info.closed and info.closed <= entry.date):
             raise RuleError(

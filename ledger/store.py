@@ -143,7 +143,7 @@ class LedgerStore:
 
     # -- appending --------------------------------------------------------------------------
 
-    def append(self, year: int, seq: int, text: str) -> Path:
+    def append(self, year: int, seq: int | str, text: str) -> Path:
         """Append one framed entry to the year's file and fsync it; call with the lock held.
 
         Returns:
