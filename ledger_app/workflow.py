@@ -341,6 +341,16 @@ def approve_request(book: Book, request_id: str, approver: str) -> OutflowReques
         from ledger_app import grants_workflow
 
         result = grants_workflow.approve_grant_request(book, req, approver)
+    elif req.kind.startswith("canteen-"):
+        # 共享食堂 costs and 反哺 transfers: see ledger_app.canteen_workflow.
+        from ledger_app import canteen_workflow
+
+        result = canteen_workflow.approve_canteen_request(book, req, approver)
+    elif req.kind == "month-close":
+        # The month close writes balance assertions, not an entry: see periods_workflow.
+        from ledger_app import periods_workflow
+
+        result = periods_workflow.approve_close_request(book, req, approver)
     else:
         result = services.record_reversal(
             book, _reversal_cmd(req.payload, req.entered_by, approver)
