@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from decimal import Decimal
 
 from flask import (
     Blueprint,
@@ -18,7 +19,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
-from ledger import disclosure
+from ledger import canteen, disclosure
+from ledger_app import periods_workflow
 from ledger_app.books import get_book
 from ledger_app.donors import official_for
 from ledger_app.forms_common import today
@@ -46,6 +48,17 @@ def _when(stamp: str) -> str:
     return stamp[:16].replace("T", " ")
 
 
+def _fed_back() -> list[tuple[str, str, Decimal]]:
+    """What the shared canteen has fed back (反哺) so far, by receiving fund."""
+    book = get_book()
+    totals = canteen.total_fed_back(book)
+    return [
+        (slug, fund_label(slug, book.funds[slug].name if slug in book.funds else slug), amount)
+        for slug, amount in sorted(totals.items())
+        if amount
+    ]
+
+
 @bp.route("/")
 def index() -> ResponseReturnValue:
     view = disclosure.home_view(get_book(), today())
@@ -61,6 +74,7 @@ def index() -> ResponseReturnValue:
             view.by_purpose, {s.key: fund_label(s.key, s.label) for s in view.by_purpose}
         ),
         months_chart=charts.month_chart(view.months),
+        fed_back=_fed_back(),
         head_hash=view.head_hash,
         head_at=_when(view.head_at),
         seq=view.seq,
@@ -166,6 +180,7 @@ def notices() -> ResponseReturnValue:
         "public/notices.html",
         months=[(m, _period(m)) for m in months],
         quarters=[(q, _period(q)) for q in quarters],
+        reopenings=periods_workflow.reopenings(get_book()),
         head_hash=get_book().head_hash,
     )
 
