@@ -376,3 +376,24 @@ class GrantUpdate(db.Model):  # type: ignore[name-defined,misc]
     text: Mapped[str] = mapped_column(Text)
     photo_id: Mapped[int | None] = mapped_column(default=None)
     posted_by: Mapped[str] = mapped_column(String(64))
+
+
+# -- 共享食堂: the 反哺 rule history (the money is in the ledger) ---------------------------------
+
+
+class CanteenFeedbackRule(db.Model):  # type: ignore[name-defined,misc]
+    """One 反哺 rule, in force from ``effective_from`` ("YYYY-MM") until a later rule's month.
+
+    Rows are never edited: a change of rule is a new row, so an old month is always explained by
+    the rule in force then.
+    """
+
+    __tablename__ = "canteen_feedback_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    effective_from: Mapped[str] = mapped_column(String(7), index=True)
+    share: Mapped[str] = mapped_column(String(16))
+    reserve: Mapped[str] = mapped_column(String(32))
+    target_fund: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -891,3 +891,270 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+
+
+# -- month-end reconciliation and close ---------------------------------------------------------------
+
+_MONTH = {
+    "name": "month",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$", "example": "2026-02"},
+}
+_BALANCE = {"type": "string", "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$", "example": "1234.56"}
+_PERIOD_PATHS: dict[str, Any] = {
+    "/periods/{month}/reconcile": {
+        "post": {
+            "operationId": "reconcileAccount",
+            "summary": "Compare an account's ledger balance at the month end with its statement",
+            "parameters": [_MONTH],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["account", "statement_balance"],
+                            "properties": {
+                                "account": {
+                                    "type": "string",
+                                    "example": "Assets:1002-银行存款",
+                                    "description": "A cash, bank, WeChat Pay or Alipay account",
+                                },
+                                "statement_balance": _BALANCE,
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(_ref("Reconciliation"), "The comparison (nothing is written)"),
+                **{k: _ERRORS[k] for k in ("401", "403", "422")},
+            },
+        }
+    },
+    "/periods/{month}/close": {
+        "post": {
+            "operationId": "closeMonth",
+            "summary": (
+                "Request the month close with the statement balances; another person approves it "
+                "(approveRequest), which writes balance assertions and locks the month"
+            ),
+            "parameters": [_MONTH],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["statements"],
+                            "properties": {
+                                "statements": {
+                                    "type": "object",
+                                    "description": "Account -> statement balance at month end",
+                                    "additionalProperties": _BALANCE,
+                                }
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "202": _json(_ref("Request"), "Accepted, awaiting approval"),
+                **{k: _ERRORS[k] for k in ("401", "403", "422", "503")},
+            },
+        }
+    },
+}
+_PERIOD_SCHEMAS: dict[str, Any] = {
+    "Reconciliation": {
+        "type": "object",
+        "required": ["account", "month", "ledger_balance", "statement_balance", "difference"],
+        "properties": {
+            "account": {"type": "string"},
+            "month": {"type": "string"},
+            "ledger_balance": _BALANCE,
+            "statement_balance": _BALANCE,
+            "difference": {**_BALANCE, "description": "Statement less ledger"},
+            "agrees": {"type": "boolean"},
+            "closed": {"type": "boolean"},
+            "entries": {
+                "type": "array",
+                "description": "The month's entries on the account, when they disagree",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "date": _DATE,
+                        "narration": {"type": "string"},
+                        "amount": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }
+}
+_document_before_periods = openapi_document
+
+
+def openapi_document() -> dict[str, Any]:  # type: ignore[no-redef]
+    """The document with the month-end operations added."""
+    doc = _document_before_periods()
+    doc["paths"].update(_PERIOD_PATHS)
+    doc["components"]["schemas"].update(_PERIOD_SCHEMAS)
+    kind = doc["components"]["schemas"]["Request"]["properties"]["kind"]
+    if "enum" in kind and "month-close" not in kind["enum"]:
+        kind["enum"] = [*kind["enum"], "month-close"]
+    return doc
+
+
+# -- 共享食堂 ----------------------------------------------------------------------------------------
+
+_CANTEEN_MONTH = {
+    "name": "month",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$", "example": "2026-02"},
+}
+_MONEY_STR = {"type": "string", "example": "1234.56"}
+_MEAL_CLASS = {"type": "string", "enum": ["elder", "standard", "staff", "group"]}
+_CANTEEN_PATHS: dict[str, Any] = {
+    "/canteen/days": {
+        "post": {
+            "operationId": "recordCanteenDay",
+            "summary": (
+                "Record one day's canteen sales by meal class and payment channel, with the meal "
+                "subsidies received; a day already recorded is refused (correct it by a reversal)"
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("CanteenDay")}},
+            },
+            "responses": {
+                "201": _json(_ref("WriteResult"), "The day's entry was written"),
+                "200": _json(_ref("WriteResult"), "The same day was already written"),
+                **{k: _ERRORS[k] for k in ("401", "403", "422", "503")},
+            },
+        }
+    },
+    "/canteen/months/{month}": {
+        "get": {
+            "operationId": "getCanteenMonth",
+            "summary": (
+                "The canteen's month from the ledger: meals, revenue, subsidies, costs, surplus, "
+                "cost per meal, the three months before, and the 反哺 proposed by the rule in force"
+            ),
+            "parameters": [_CANTEEN_MONTH],
+            "responses": {
+                "200": _json(_ref("CanteenMonth"), "The month's figures"),
+                **{k: _ERRORS[k] for k in ("401", "403", "422")},
+            },
+        }
+    },
+}
+_CANTEEN_FIGURES: dict[str, Any] = {
+    "month": {"type": "string"},
+    "meals": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "total_meals": {"type": "integer"},
+    "revenue": {"type": "object", "additionalProperties": _MONEY_STR},
+    "total_revenue": _MONEY_STR,
+    "subsidies": {"type": "object", "additionalProperties": _MONEY_STR},
+    "total_subsidies": _MONEY_STR,
+    "other_income": _MONEY_STR,
+    "costs": {"type": "object", "additionalProperties": _MONEY_STR},
+    "total_costs": _MONEY_STR,
+    "surplus": {**_MONEY_STR, "description": "Negative for a loss"},
+    "cost_per_meal": {**_MONEY_STR, "nullable": True},
+    "subsidy_per_elder_meal": {**_MONEY_STR, "nullable": True},
+}
+_CANTEEN_SCHEMAS: dict[str, Any] = {
+    "CanteenDay": {
+        "type": "object",
+        "required": ["date", "sales"],
+        "properties": {
+            "date": {"type": "string", "format": "date"},
+            "sales": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["meal_class", "channel", "meals", "amount"],
+                    "properties": {
+                        "meal_class": _MEAL_CLASS,
+                        "channel": {"type": "string", "enum": ["cash", "bank", "wechat", "alipay"]},
+                        "meals": {"type": "integer", "minimum": 0},
+                        "amount": _MONEY_STR,
+                    },
+                },
+            },
+            "subsidies": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["source", "meals", "per_meal"],
+                    "properties": {
+                        "source": {"type": "string", "example": "街道办助餐补贴"},
+                        "source_kind": {"type": "string", "enum": ["government", "charity"]},
+                        "meal_class": _MEAL_CLASS,
+                        "meals": {"type": "integer", "minimum": 1},
+                        "per_meal": _MONEY_STR,
+                        "channel": {
+                            "type": "string",
+                            "enum": ["cash", "bank", "wechat", "alipay", "receivable"],
+                        },
+                    },
+                },
+            },
+            "note": {"type": "string"},
+        },
+    },
+    "CanteenMonth": {
+        "type": "object",
+        "properties": {
+            **_CANTEEN_FIGURES,
+            "previous": {
+                "type": "array",
+                "items": {"type": "object", "properties": _CANTEEN_FIGURES},
+            },
+            "feedback": {
+                "type": "object",
+                "nullable": True,
+                "description": "The 反哺 proposed by the rule in force (null without a rule)",
+                "properties": {
+                    "amount": _MONEY_STR,
+                    "target_fund": {"type": "string"},
+                    "carried_loss": _MONEY_STR,
+                    "reserve": _MONEY_STR,
+                    "share": {"type": "string"},
+                    "rule_from": {"type": "string"},
+                    "explanation": {"type": "string"},
+                    "entry_id": {"type": "string", "nullable": True},
+                },
+            },
+        },
+    },
+}
+_document_before_canteen = openapi_document
+
+
+def openapi_document() -> dict[str, Any]:  # type: ignore[no-redef]
+    """The document with the canteen operations added."""
+    doc = _document_before_canteen()
+    doc["paths"].update(_CANTEEN_PATHS)
+    doc["components"]["schemas"].update(_CANTEEN_SCHEMAS)
+    schemas = doc["components"]["schemas"]
+    if "WriteResult" not in schemas:
+        schemas["WriteResult"] = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "head_hash": {"type": "string"},
+                "created": {"type": "boolean"},
+            },
+        }
+    kind = schemas["Request"]["properties"]["kind"]
+    if "enum" in kind:
+        kind["enum"] = [
+            *kind["enum"],
+            *(k for k in ("canteen-cost", "canteen-feedback") if k not in kind["enum"]),
+        ]
+    return doc

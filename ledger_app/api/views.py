@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ledger import disclosure, queries
 from ledger.errors import EntryNotFoundError, LedgerUnavailableError, RuleError
 from ledger.model import ID_PATTERN
-from ledger_app import donors, grants_workflow, workflow
+from ledger_app import canteen_workflow, donors, grants_workflow, workflow
 from ledger_app.api.openapi import openapi_document
 from ledger_app.books import get_book
 from ledger_app.extensions import db
@@ -647,6 +647,61 @@ def get_grant(application_id: str) -> ResponseReturnValue:
     return jsonify(_grant_json(application_id))
 
 
+# -- 共享食堂 ----------------------------------------------------------------------------------------
+
+
+def _count(data: dict[str, Any], name: str, where: str) -> int:
+    value = data.get(name, 0)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ApiError(422, "invalid", f"{where}.{name} 须为整数（must be an integer）", where)
+    return value
+
+
+@bp.post("/canteen/days")
+@token_required("admin")
+def record_canteen_day() -> ResponseReturnValue:
+    data = _body()
+    sales = [
+        canteen_workflow.SalesInput(
+            meal_class=_str(row, "meal_class"),
+            channel=_str(row, "channel"),
+            meals=_count(row, "meals", f"sales[{i}]"),
+            amount=_str(row, "amount"),
+        )
+        for i, row in enumerate(_list(data, "sales"))
+    ]
+    subsidies = [
+        canteen_workflow.SubsidyInput(
+            source=_str(row, "source"),
+            meals=_count(row, "meals", f"subsidies[{i}]"),
+            per_meal=_str(row, "per_meal"),
+            meal_class=_str(row, "meal_class", required=False, default="elder"),
+            source_kind=_str(row, "source_kind", required=False, default="government"),
+            channel=_str(row, "channel", required=False, default="bank"),
+        )
+        for i, row in enumerate(_list(data, "subsidies"))
+    ]
+    result = canteen_workflow.record_day(
+        get_book(),
+        canteen_workflow.DayInput(
+            _date(data), sales, subsidies, _str(data, "note", required=False)
+        ),
+        g.api_user.username,
+        source="api",
+    )
+    return jsonify({"id": result.id, "head_hash": result.head_hash, "created": result.created}), (
+        201 if result.created else 200
+    )
+
+
+@bp.get("/canteen/months/<month>")
+@token_required("admin", "approver")
+def get_canteen_month(month: str) -> ResponseReturnValue:
+    book = get_book()
+    book.refresh()
+    return jsonify(canteen_workflow.month_json(book, month))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -656,3 +711,41 @@ def _plain(value: Any) -> Any:
 
 
 __all__ = ["EntryNotFoundError", "bp"]
+
+
+# -- month-end reconciliation and close ---------------------------------------------------------------
+
+
+@bp.post("/periods/<month>/reconcile")
+@token_required("admin", "approver")
+def reconcile_account(month: str) -> ResponseReturnValue:
+    """One account's ledger balance at the month end against its statement (writes nothing)."""
+    from ledger_app import periods_workflow
+
+    data = _body()
+    book = get_book()
+    result = periods_workflow.reconcile_account(
+        book, _str(data, "account"), month, _str(data, "statement_balance")
+    )
+    return jsonify(result)
+
+
+@bp.post("/periods/<month>/close")
+@token_required("admin")
+def close_month(month: str) -> ResponseReturnValue:
+    """Ask for the month to be closed with these statement balances; approved by someone else."""
+    from ledger_app import periods_workflow
+
+    data = _body()
+    statements = data.get("statements")
+    if not isinstance(statements, dict):
+        raise ApiError(
+            422, "required", "缺少对账单余额 statements（statements is required）", "statements"
+        )
+    req = periods_workflow.request_close(
+        get_book(), month, statements, g.api_user.username, source="api"
+    )
+    body = _request_json(req)
+    body["month"] = month
+    body["statements"] = req.payload.get("statements", {})
+    return jsonify(body), 202

@@ -260,4 +260,3 @@ def test_the_call_page_in_english_on_a_phone(grant_server: str, phone: object) -
     assert "Budget and actual spending" in phone.inner_text("main")  # type: ignore[attr-defined]
     assert _no_horizontal_overflow(phone)
     phone.screenshot(path=str(ARTIFACTS / "public-grant-360-en.png"), full_page=True)  # type: ignore[attr-defined]
-
