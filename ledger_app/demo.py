@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ledger.book import Book, china_now
 from ledger_app import donors, workflow
-from ledger_app.demo_canteen import load_demo_canteen
+from ledger_app.demo_canteen import feed_back_demo_months, load_demo_canteen
 from ledger_app.demo_grants import load_demo_grants
 from ledger_app.demo_periods import close_demo_months
 from ledger_app.extensions import db
@@ -212,6 +212,7 @@ def load_demo(book: Book, *, seed: int = 2026, today: dt.date | None = None) -> 
     workflow.approve_request(book, req.id, "approver")
     grants = load_demo_grants(book, days)
     grants += "; " + load_demo_canteen(book, days, seed=seed)
+    grants += "; " + feed_back_demo_months(book, days)
     grants += "; " + close_demo_months(book, days)  # last: closed months take no entries
     return (
         f"demo: {donations + 1} donations, {expenses} approved expenses, 1 reversal; {grants}; "

@@ -110,3 +110,26 @@ def load_demo_canteen(book: Book, days: list[dt.date], *, seed: int = 2026) -> s
                     ),
                 )
     return f"canteen: {written} days of sales"
+
+
+def feed_back_demo_months(book: Book, days: list[dt.date]) -> str:
+    """A 反哺 rule from the first month (half the surplus after a ¥5,000 reserve, to 助老餐),
+    then each ended month's transfer asked by the administrator and approved by the approver.
+    Loss months transfer nothing and their loss is carried first."""
+    from ledger.errors import RuleError
+    from ledger_app import canteen_workflow, workflow
+
+    first = days[0].strftime("%Y-%m")
+    canteen_workflow.add_rule(
+        book, first, "0.5", "5000", "zhulaocan", "admin", note="盈余扣除5000元储备后，50%反哺助老餐"
+    )
+    months = sorted({d.strftime("%Y-%m") for d in days})[:-1]
+    done = 0
+    for month in months:
+        try:
+            req = canteen_workflow.request_feedback(book, month, "admin")
+        except RuleError:
+            continue  # a loss month, or nothing above the reserve: no transfer
+        workflow.approve_request(book, req.id, "approver")
+        done += 1
+    return f"{done} months fed back"

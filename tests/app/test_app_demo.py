@@ -69,3 +69,31 @@ def test_the_demo_call_page_compares_closed_projects_by_the_ledgers_spending(
     assert "¥5,400.00" in table
     assert "¥90.00" in table  # 5,400 spent for 60 residents
     assert "92%" in table
+
+
+def test_the_demo_runs_the_canteen_a_year_with_a_loss_month_feedback_and_closed_months(
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient
+) -> None:
+    import datetime as dt
+
+    from ledger import canteen
+    from ledger_app.books import get_book
+    from ledger_app.forms_common import today
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        book = get_book()
+        last_month = (today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+        assert last_month in book.closed_months
+        months = sorted({t.date.strftime("%Y-%m") for t in canteen.feedback_entries(book)})
+        assert months  # some months fed back to 助老餐
+        february = canteen.canteen_month(book, f"{today().year}-02")
+        assert february.surplus < 0  # the Spring Festival month runs at a loss
+        assert february.total_meals > 0
+        assert f"{today().year}-02" not in months
+        fed = sum(canteen.total_fed_back(book).values())
+    page = client.get("/").get_data(as_text=True)
+    assert "共享食堂反哺" in page
+    from ledger.money import format_cny
+
+    assert format_cny(fed) in page
