@@ -1037,6 +1037,55 @@ _CANTEEN_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/canteen/imports": {
+        "post": {
+            "operationId": "importCanteenSales",
+            "summary": (
+                "Preview or post a point-of-sale daily summary (CSV: 日期,餐别,支付方式,份数,金额); "
+                "all days are checked first, a day already recorded refuses the whole file"
+            ),
+            "parameters": [
+                {
+                    "name": "post",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "boolean", "default": False},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+            },
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "posted": {"type": "boolean"},
+                            "days": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "date": {"type": "string", "format": "date"},
+                                        "meals": {"type": "integer"},
+                                        "amount": _MONEY_STR,
+                                        "status": {
+                                            "type": "string",
+                                            "enum": ["new", "recorded", "posted"],
+                                        },
+                                        "entry_id": {"type": "string", "nullable": True},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "The days of the file and what became of them",
+                ),
+                **{k: _ERRORS[k] for k in ("401", "403", "422", "503")},
+            },
+        }
+    },
     "/canteen/months/{month}": {
         "get": {
             "operationId": "getCanteenMonth",

@@ -24,6 +24,7 @@ from ledger_app.books import get_book
 from ledger_app.extensions import db
 from ledger_app.forms_common import today
 from ledger_app.models import ApiToken, Donor, OutflowRequest
+from ledger_app.security import audit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -691,6 +692,36 @@ def record_canteen_day() -> ResponseReturnValue:
     )
     return jsonify({"id": result.id, "head_hash": result.head_hash, "created": result.created}), (
         201 if result.created else 200
+    )
+
+
+@bp.post("/canteen/imports")
+@token_required("admin")
+def import_canteen_sales() -> ResponseReturnValue:
+    """Preview (``post=false``) or post a point-of-sale daily summary sent as a CSV body."""
+    from ledger.canteen_import import import_canteen_sales as run_import
+
+    post = request.args.get("post", "false").lower() in ("1", "true", "yes")
+    days = run_import(
+        get_book(), request.get_data(cache=False), actor=g.api_user.username, post=post
+    )
+    if post:
+        audit("import_canteen_sales", target=f"{len(days)} days")
+        db.session.commit()
+    return jsonify(
+        {
+            "posted": post,
+            "days": [
+                {
+                    "date": d.date.isoformat(),
+                    "meals": d.meals,
+                    "amount": str(d.amount),
+                    "status": d.status,
+                    "entry_id": d.entry_id or None,
+                }
+                for d in days
+            ],
+        }
     )
 
 

@@ -282,3 +282,36 @@ def test_the_auditor_gets_403(app: Flask, signed_in: Client) -> None:
     approver = signed_in("approver")
     assert approver.client.get("/admin/canteen/rules").status_code == 200
     assert approver.client.get("/admin/canteen/day").status_code == 403
+
+
+def test_the_api_imports_a_pos_summary_and_a_repeat_posts_nothing(app, api):
+    from pathlib import Path
+
+    from app_testkit import snapshot as snap
+
+    raw = (Path(__file__).resolve().parents[1] / "data" / "canteen" / "pos.csv").read_bytes()
+    before = snap(app)
+    preview = api("POST", "/canteen/imports", data=raw, headers={"Content-Type": "text/csv"})
+    assert preview.status_code == 200, preview.get_json()
+    assert [d["status"] for d in preview.get_json()["days"]] == ["new", "new"]
+    assert snap(app) == before
+    posted = api(
+        "POST", "/canteen/imports?post=true", data=raw, headers={"Content-Type": "text/csv"}
+    )
+    assert [d["status"] for d in posted.get_json()["days"]] == ["posted", "posted"]
+    after = snap(app)
+    again = api(
+        "POST", "/canteen/imports?post=true", data=raw, headers={"Content-Type": "text/csv"}
+    )
+    assert again.status_code == 422
+    assert again.get_json()["error"]["field"] == "file"
+    assert snap(app) == after
+    bad = api(
+        "POST",
+        "/canteen/imports?post=true",
+        data="日期,餐别\n".encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert bad.status_code == 422
+    assert "缺少" in bad.get_json()["error"]["message"]
+    assert api("POST", "/canteen/imports", user="auditor", data=raw).status_code == 403
