@@ -8,6 +8,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField
 
 from ledger import canteen, chart
 from ledger.errors import RuleError
@@ -232,3 +235,39 @@ def canteen_rules() -> ResponseReturnValue:
         funds=book.funds,
         share=cw.format_share,
     ), 400 if form.errors else 200
+
+
+class PosImportForm(FlaskForm):  # type: ignore[misc]
+    file = FileField(
+        "收银系统日汇总（CSV：日期,餐别,支付方式,份数,金额）", validators=[FileRequired()]
+    )
+    post = BooleanField("确认入账（不勾选则只预览）")
+
+
+@bp.route("/canteen/import", methods=["GET", "POST"])
+@role_required(*STAFF)
+def canteen_import() -> ResponseReturnValue:
+    from ledger.canteen_import import import_canteen_sales
+
+    form = PosImportForm()
+    days = None
+    if form.validate_on_submit():
+        if current_user.role != "admin":
+            abort(403)
+        raw = form.file.data.read(MAX_POS_BYTES + 1)
+        if len(raw) > MAX_POS_BYTES:
+            form.file.errors = [*form.file.errors, "文件过大：最多 2 MB"]
+        else:
+            days = _attempt(
+                form,
+                lambda: import_canteen_sales(
+                    get_book(), raw, actor=current_user.username, post=bool(form.post.data)
+                ),
+            )
+            if days is not None and form.post.data:
+                flash(_("已导入 %(n)s 天的销售。", n=len(days)))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("admin/canteen/import.html", form=form, days=days), status
+
+
+MAX_POS_BYTES = 2 * 1024 * 1024

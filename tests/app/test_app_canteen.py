@@ -315,3 +315,37 @@ def test_the_api_imports_a_pos_summary_and_a_repeat_posts_nothing(app, api):
     assert bad.status_code == 422
     assert "缺少" in bad.get_json()["error"]["message"]
     assert api("POST", "/canteen/imports", user="auditor", data=raw).status_code == 403
+
+
+def test_the_import_page_previews_then_posts_a_summary_and_refuses_a_bad_one(app, signed_in):
+    import io
+    from pathlib import Path
+
+    from app_testkit import counts as db_counts
+    from app_testkit import snapshot as snap
+
+    raw = (Path(__file__).resolve().parents[1] / "data" / "canteen" / "pos.csv").read_bytes()
+    admin = signed_in("admin")
+
+    def upload(content: bytes, post: bool) -> object:
+        token = admin.token("/admin/canteen/import")
+        data = {"csrf_token": token, "file": (io.BytesIO(content), "pos.csv")}
+        if post:
+            data["post"] = "y"
+        return admin.client.post(
+            "/admin/canteen/import", data=data, content_type="multipart/form-data"
+        )
+
+    before = snap(app)
+    preview = upload(raw, post=False)
+    assert preview.status_code == 200
+    assert "待入账" in preview.get_data(as_text=True)
+    assert snap(app) == before
+    assert upload(raw, post=True).status_code == 200
+    after, rows = snap(app), db_counts(app)
+    bad = upload("日期,餐别,支付方式,份数,金额\n2026-03-09,标准,微信,1,1E+3\n".encode(), post=True)
+    assert bad.status_code == 400
+    assert "第 2 行「金额」列" in bad.get_data(as_text=True)
+    assert snap(app) == after
+    assert db_counts(app) == rows
+    assert signed_in("auditor").client.get("/admin/canteen/import").status_code == 403
