@@ -102,6 +102,11 @@ class Book:
         self._receipt_last: dict[int, int] = {}
         # External transaction ids (bank / WeChat Pay / Alipay statement rows) -> entry id.
         self._ext_ids: dict[str, str] = {}
+        # (month, donor kind of the entry or of the entry it reverses, "" if none) -> income
+        # (credits positive), so the public "income by source" never walks every entry.
+        self._income_by_donor_kind: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        # fund -> what awarded grants still commit (kept as entries are taken: O(1) to read).
+        self._committed: dict[str, Decimal] = defaultdict(Decimal)
         # Micro-grant id -> its entries (award, tranches, expense reports, close), in order taken.
         self._grants: dict[str, list[data.Transaction]] = defaultdict(list)
         # (account, fund, "YYYY-MM") -> sum of CNY units
@@ -239,11 +244,14 @@ class Book:
             fund = fund_of_posting(txn, posting) or ""
             funds.add(fund or None)
             self._totals[(posting.account, fund, month)] += posting.units.number
+            if posting.account.endswith(COMMITTED_SUFFIX) and fund:
+                self._committed[fund] -= posting.units.number
             root = _FLOW_INDEX.get(posting.account.split(":", 1)[0])
             if fund and root is not None:
                 flows = self._fund_months[fund].setdefault(month, [ZERO, ZERO, ZERO])
                 flows[root] += -posting.units.number if root != 1 else posting.units.number
         self._txns.append(txn)
+        self._take_income_source(txn, month)
         for key in funds:
             if ordered:
                 bisect.insort(self._ordered[key], txn, key=_order_key)
@@ -274,6 +282,43 @@ class Book:
             self.seq = seq
             self.head_hash = str(meta.get("hash", ""))
             self.head_at = str(meta.get("entered-at", ""))
+
+    def _take_income_source(self, txn: data.Transaction, month: str) -> None:
+        meta = txn.meta or {}
+        source = meta
+        if meta.get("kind") == "reversal":
+            original = self._by_id.get(str(meta.get("reverses", "")))
+            source = (original.meta or {}) if original is not None else {}
+        elif meta.get("kind") != "donation":
+            source = {}
+        kind = source.get("donor-kind")
+        key = (month, kind if isinstance(kind, str) else "")
+        for posting in txn.postings:
+            number = posting.units.number if posting.units is not None else None
+            if number is not None and posting.account.startswith("Income:"):
+                self._income_by_donor_kind[key] -= number
+
+    def income_by_donor_kind(self, start: str, end: str) -> dict[str, Decimal]:
+        """Income of months ``start``..``end`` by the donor kind of the donation behind it
+        ("" for income that is not a donation)."""
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for (month, kind), amount in self._income_by_donor_kind.items():
+            if start <= month <= end:
+                out[kind] += amount
+        return dict(out)
+
+    def income_and_spending_by_month(
+        self, start: str, end: str
+    ) -> dict[str, tuple[Decimal, Decimal]]:
+        """Income and spending of all accounts for each month ``start``..``end`` that has any."""
+        out: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        for (account, _fund, month), amount in self._totals.items():
+            if start <= month <= end:
+                if account.startswith("Income:"):
+                    out[month][0] -= amount
+                elif account.startswith("Expenses:"):
+                    out[month][1] += amount
+        return {m: (v[0], v[1]) for m, v in out.items()}
 
     def _add(self, entry: data.Directive) -> None:
         """Take an entry appended after the load (ours or another process's)."""
@@ -425,11 +470,7 @@ class Book:
 
     def committed(self, fund: str) -> Decimal:
         """What a fund has committed to awarded grants and not yet spent or released."""
-        total = ZERO
-        for (account, f, _month), amount in self._totals.items():
-            if f == fund and account.endswith(COMMITTED_SUFFIX):
-                total -= amount
-        return total
+        return self._committed.get(fund, ZERO)
 
     def receipts_issued(self, year: int) -> int:
         """The last confirmation number given in ``year`` (0 if none)."""

@@ -167,22 +167,13 @@ def home_view(book: Book, today: dt.date, *, latest: int = 20) -> HomeView:
     funds_year = fund_rows(book, year=today.year)
     months = _month_range(today, 12)
     first = months[0]
-    per_month: dict[str, list[Decimal]] = {m: [ZERO, ZERO] for m in months}
+    # From the Book's running totals: the cost of the page does not grow with the ledger.
+    flows = book.income_and_spending_by_month(first, months[-1])
+    per_month = {m: list(flows.get(m, (ZERO, ZERO))) for m in months}
     by_source: dict[str, Decimal] = defaultdict(Decimal)
-    year_prefix = f"{today.year:04d}-"
-    for txn in book.transactions():
-        month = txn.date.strftime("%Y-%m")
-        income, spent = _income_and_spent(txn)
-        if month >= first and month in per_month:
-            per_month[month][0] += income
-            per_month[month][1] += spent
-        if month.startswith(year_prefix) and income:
-            meta = txn.meta or {}
-            kind = meta.get("donor-kind") if meta.get("kind") in ("donation", "reversal") else None
-            if meta.get("kind") == "reversal":
-                original = book.get(str(meta.get("reverses", "")))
-                kind = (original.meta or {}).get("donor-kind") if original else None
-            by_source[kind if kind in SOURCE_LABELS else "other"] += income
+    year = f"{today.year:04d}"
+    for kind, income in book.income_by_donor_kind(f"{year}-01", f"{year}-12").items():
+        by_source[kind if kind in SOURCE_LABELS else "other"] += income
     by_purpose = tuple(Share(r.slug, r.name, r.spent) for r in funds_year if r.spent)
     return HomeView(
         year=today.year,
