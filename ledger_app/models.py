@@ -397,3 +397,72 @@ class CanteenFeedbackRule(db.Model):  # type: ignore[name-defined,misc]
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# -- 审计与信息公开: export jobs, published disclosures, the organisation's settings ---------------
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ExportJob(db.Model):  # type: ignore[name-defined,misc]
+    """A long export (the journal of a large ledger, say) built in the background.
+
+    Progress lives here, not in a worker's memory, so any worker process can answer the progress
+    page; the finished file lies under ``instance/exports/`` and ``file_name`` names it.
+    """
+
+    __tablename__ = "export_jobs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # journal | general_ledger | statement …
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value, index=True)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    mimetype: Mapped[str] = mapped_column(String(100), default="")
+    size: Mapped[int] = mapped_column(default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    head_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class Disclosure(db.Model):  # type: ignore[name-defined,misc]
+    """A disclosure published on the public site (慈善组织信息公开办法): what, about what, when.
+
+    ``kind`` is ``quarterly`` (a project's progress), ``closeout`` (a project's end and what became
+    of leftover money), ``annual`` (the year's work and financial report) or ``other``;
+    ``subject`` is the grant id or the year it is about. Rows are never edited: a correction is a
+    new disclosure that names the one it corrects.
+    """
+
+    __tablename__ = "disclosures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    subject: Mapped[str] = mapped_column(String(64), default="", index=True)
+    period: Mapped[str] = mapped_column(String(32), default="")
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    published_by: Mapped[str] = mapped_column(String(64))
+    head_hash: Mapped[str] = mapped_column(String(64), default="")
+    corrects: Mapped[int | None] = mapped_column(default=None)
+
+
+class OrgSetting(db.Model):  # type: ignore[name-defined,misc]
+    """One setting the organisation configures (compliance thresholds, the host charity's account
+    mapping …), kept as JSON under a key; every change is also in the audit log."""
+
+    __tablename__ = "org_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

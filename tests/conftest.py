@@ -266,3 +266,75 @@ def signed_in(app: Flask) -> Callable[..., AuthActions]:
         return actions
 
     return factory
+
+
+# -- the demo year, built once ----------------------------------------------------------------------
+
+
+def _demo_app(instance: Path, database: str) -> Flask:
+    """An app on ``instance`` with the demo year loaded (``flask init`` then ``flask demo``)."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "LEDGER_DIR": str(instance / "ledger"),
+        "SQLALCHEMY_DATABASE_URI": database,
+        "PREFERRED_URL_SCHEME": "https",
+        "SESSION_COOKIE_SECURE": True,
+    }
+    app = create_app(config)
+    with app.app_context(), logging_left_alone():
+        if db.engine.dialect.name == "postgresql":
+            _drop_everything()
+        upgrade()
+        create_users()
+        books.store().init(funds=FUNDS, opened=OPENED)
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return app
+
+
+@pytest.fixture(scope="session")
+def demo_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of a ledger holding the demo year, built once per test session.
+
+    Read-only: a test that writes copies it first (``shutil.copytree``). Its database is a
+    throw-away SQLite file, whatever ``DATABASE_URL`` says; only the files matter here.
+    """
+    root = tmp_path_factory.mktemp("demo-ledger")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LEDGER_INSTANCE", str(root / "instance"))
+        app = _demo_app(root, f"sqlite:///{root / 'demo.sqlite3'}")
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return root / "ledger"
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The app with the demo year in its ledger and database, shared by one test module.
+
+    Tests that use it must not write. Against PostgreSQL the database is shared, so a module that
+    uses ``demo_app`` must not also use the function-scoped ``app`` (which empties the database).
+    """
+    root = tmp_path_factory.mktemp("demo-app")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LEDGER_INSTANCE", str(root / "instance"))
+        app = _demo_app(root, database_url(root))
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def demo_signed_in(demo_app: Flask) -> Callable[[str], AuthActions]:
+    """``demo_signed_in("auditor")``: a client on the demo app, signed in as that user."""
+
+    def factory(username: str) -> AuthActions:
+        actions = AuthActions(https_client(demo_app))
+        response = actions.login(username)
+        assert response.status_code == 302, (username, response.status_code)
+        return actions
+
+    return factory

@@ -144,3 +144,13 @@ def grant_register_pdf() -> ResponseReturnValue:
         as_attachment=True,
         download_name=f"grant-register-{today()}.pdf",
     )
+
+
+# The auditor's other pages, one module per capability, each adding its routes to ``bp``.
+from ledger_app.audit import (  # noqa: E402
+    exports,  # noqa: F401  background exports with progress
+    fava,  # noqa: F401  Fava, read-only, behind this app's login
+    integrity,  # noqa: F401  verification page, attestation PDF, ledger zip with manifest
+    registers,  # noqa: F401  donations, grants, canteen months, approvals, period closes
+    statements,  # noqa: F401  the statements, on screen with drill-down, PDF and CSV
+)
