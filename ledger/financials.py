@@ -789,7 +789,7 @@ _NOTES: dict[str, tuple[str, ...]] = {
 TB_COLUMNS = ("期初借方", "期初贷方", "本期借方", "本期贷方", "期末借方", "期末贷方")
 
 
-def _tb_account(book: Book, txn: data.Transaction, posting: data.Posting, period: Period) -> str:
+def trial_balance_account(book: Book, txn: data.Transaction, posting: data.Posting, period: Period) -> str:
     """The account a posting is shown under: results of earlier years go to net assets."""
     if _root(posting.account) in ("Income", "Expenses") and txn.date < dt.date(
         period.start.year, 1, 1
@@ -809,7 +809,7 @@ def _tb_contributions(
             number = _number(posting)
             if number is None:
                 continue
-            account = _tb_account(book, txn, posting, period)
+            account = trial_balance_account(book, txn, posting, period)
             if txn.date < period.start:
                 yield txn, posting, account, "opening", number
             elif number >= 0:
