@@ -789,7 +789,9 @@ _NOTES: dict[str, tuple[str, ...]] = {
 TB_COLUMNS = ("期初借方", "期初贷方", "本期借方", "本期贷方", "期末借方", "期末贷方")
 
 
-def trial_balance_account(book: Book, txn: data.Transaction, posting: data.Posting, period: Period) -> str:
+def trial_balance_account(
+    book: Book, txn: data.Transaction, posting: data.Posting, period: Period
+) -> str:
     """The account a posting is shown under: results of earlier years go to net assets."""
     if _root(posting.account) in ("Income", "Expenses") and txn.date < dt.date(
         period.start.year, 1, 1
