@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger import services
+from ledger import chart, services, transfers
 from ledger.book import Book
 from ledger.errors import EntryNotFoundError, RuleError
 from ledger.model import ID_PATTERN, WriteResult
@@ -316,6 +316,73 @@ def request_reversal(
     return req
 
 
+# -- transfers between the fund's own accounts ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferInput:
+    id: str | None
+    date: dt.date
+    amount: str | Decimal
+    from_channel: str
+    to_channel: str
+    note: str = ""
+
+
+def _transfer_cmd(
+    payload: dict[str, Any], entered_by: str, approved_by: str = ""
+) -> transfers.TransferCommand:
+    return transfers.TransferCommand(
+        id=payload["id"],
+        date=dt.date.fromisoformat(payload["date"]),
+        amount=Decimal(payload["amount"]),
+        from_channel=payload["from_channel"],
+        to_channel=payload["to_channel"],
+        note=payload.get("note", ""),
+        entered_by=entered_by,
+        approved_by=approved_by,
+        request=payload["id"],
+        source=payload.get("source", "form"),
+    )
+
+
+def request_transfer(
+    book: Book, data: TransferInput, actor: str, *, source: str = "form"
+) -> OutflowRequest:
+    """Ask to move money between the fund's own accounts; written once someone else approves."""
+    entry_id = check_entry_id(data.id, "trf")
+    amount = parse_amount(data.amount)
+    payload = {
+        **asdict(data),
+        "id": entry_id,
+        "amount": str(amount),
+        "date": data.date.isoformat(),
+        "source": source,
+    }
+    existing = _existing_request(entry_id, "transfer", payload)
+    if existing:
+        return existing
+    if book.get(entry_id) is not None:
+        raise RuleError(
+            "id", f"编号 {entry_id} 已在账本中（the id is already used）", "id_conflict"
+        )
+    transfers.check_transfer_request(book, _transfer_cmd(payload, actor))
+    names = chart.CHANNEL_NAMES
+    req = OutflowRequest(
+        id=entry_id,
+        kind="transfer",
+        payload=payload,
+        entered_by=actor,
+        summary=f"资金划转：{names[data.from_channel]} → {names[data.to_channel]}",
+        amount=str(amount),
+        fund="",
+    )
+    db.session.add(req)
+    audit("request_transfer", target=entry_id, amount=amount)
+    db.session.commit()
+    return req
+
+
 def approve_request(book: Book, request_id: str, approver: str) -> OutflowRequest:
     """Approve a pending outflow and write it to the ledger with ``approved-by``."""
     req = db.session.get(OutflowRequest, request_id)
@@ -346,6 +413,10 @@ def approve_request(book: Book, request_id: str, approver: str) -> OutflowReques
         from ledger_app import canteen_workflow
 
         result = canteen_workflow.approve_canteen_request(book, req, approver)
+    elif req.kind == "transfer":
+        result = transfers.record_transfer(
+            book, _transfer_cmd(req.payload, req.entered_by, approver)
+        )
     elif req.kind == "month-close":
         # The month close writes balance assertions, not an entry: see periods_workflow.
         from ledger_app import periods_workflow

@@ -203,4 +203,5 @@ from ledger_app.admin import (  # noqa: E402 - these register their routes on bp
     grants,  # noqa: F401 - 微创投
     periods,  # noqa: F401 - month-end reconciliation and close
     registry,  # noqa: F401 - donors, receipts, pledges
+    transfers,  # noqa: F401 - 资金划转 between the fund's own accounts
 )
