@@ -172,15 +172,15 @@ def _linked(book: Book, txn: data.Transaction, entry_id: str) -> tuple[LinkedEnt
                 add(str((other.meta or {}).get("id", "")), f"同一链接 ^{link}（same link）")
     out = []
     for other_id, rels in relations.items():
-        other = book.get(other_id)
-        assert other is not None  # add() only keeps ids the Book holds
+        found = book.get(other_id)
+        assert found is not None  # add() only keeps ids the Book holds
         out.append(
             LinkedEntry(
                 other_id,
-                other.date,
-                other.payee or "",
-                other.narration or "",
-                str((other.meta or {}).get("kind", "")),
+                found.date,
+                found.payee or "",
+                found.narration or "",
+                str((found.meta or {}).get("kind", "")),
                 tuple(rels),
             )
         )
