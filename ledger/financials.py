@@ -258,9 +258,13 @@ def _sum(
 
 
 def _formula(
-    key: str, row: int | None, parts: Iterable[tuple[str, int]], kind: str = "total"
+    key: str,
+    row: int | None,
+    parts: Iterable[tuple[str, int]],
+    kind: str = "total",
+    label: str = "",
 ) -> _Spec:
-    return _Spec(key, row, kind, formula=tuple(parts))
+    return _Spec(key, row, kind, label=label, formula=tuple(parts))
 
 
 # -- 资产负债表 (会民非01表) -------------------------------------------------------------------
@@ -413,6 +417,7 @@ ACTIVITIES: tuple[_Spec, ...] = (
         "净资产变动额",
         45,
         (("收入合计", 1), ("费用合计", -1), (RELEASE, 1)),
+        label="四、净资产变动额",
     ),
 )
 
@@ -534,6 +539,7 @@ CASH_FLOW: tuple[_Spec, ...] = (
             ("筹资活动产生的现金流量净额", 1),
             ("汇率变动对现金的影响额", 1),
         ),
+        label="五、现金及现金等价物净增加额",
     ),
     _section("补充资料：现金余额"),
     _item(OPENING_CASH, None),
