@@ -318,6 +318,11 @@ class TracePage:
     count: int
 
     @property
+    def last(self) -> int:
+        """The 1-based position of this page's last row (0 when there are none)."""
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+    @property
     def agrees(self) -> bool:
         """Whether the rows add up to the figure."""
         return self.figure == self.rows_total

@@ -114,7 +114,12 @@ def meta_text(value: object) -> str:
 
 
 def _meta_items(meta: dict[str, object] | None) -> tuple[tuple[str, str], ...]:
-    return tuple((k, meta_text(v)) for k, v in (meta or {}).items() if k not in _LOCATION)
+    # Beancount's own bookkeeping (``__tolerances__``, ``__automatic__``) is not the ledger's text.
+    return tuple(
+        (k, meta_text(v))
+        for k, v in (meta or {}).items()
+        if k not in _LOCATION and not k.startswith("__")
+    )
 
 
 def _posting_line(book: Book, txn: data.Transaction, posting: data.Posting) -> PostingLine:
