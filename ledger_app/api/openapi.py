@@ -1207,3 +1207,152 @@ def openapi_document() -> dict[str, Any]:  # type: ignore[no-redef]
             *(k for k in ("canteen-cost", "canteen-feedback") if k not in kind["enum"]),
         ]
     return doc
+
+
+# -- statements and the ledger for auditors ---------------------------------------------------------
+
+_FIGURE = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "example": "1234.56"}
+_HEAD_HEADER = {
+    "X-Ledger-Head": {
+        "description": "The ledger's head hash the answer was built from",
+        "schema": {"type": "string"},
+    }
+}
+_AUDIT_PATHS: dict[str, Any] = {
+    "/statements/{type}": {
+        "get": {
+            "operationId": "getStatement",
+            "summary": (
+                "A statement of 《民间非营利组织会计制度》 for a period: 资产负债表, 业务活动表, "
+                "现金流量表 or 科目余额表, as JSON, CSV (UTF-8 with BOM) or PDF (A4, embedded font)"
+            ),
+            "parameters": [
+                {
+                    "name": "type",
+                    "in": "path",
+                    "required": True,
+                    "schema": {
+                        "type": "string",
+                        "enum": ["balance_sheet", "activities", "cash_flow", "trial_balance"],
+                    },
+                },
+                {
+                    "name": "period",
+                    "in": "query",
+                    "required": True,
+                    "description": "2026, 2026-Q1, 2026-03 or 2026-01-01..2026-03-31",
+                    "schema": {"type": "string", "example": "2026-Q1"},
+                },
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["json", "csv", "pdf"], "default": "json"},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The statement",
+                    "headers": _HEAD_HEADER,
+                    "content": {
+                        "application/json": {"schema": _ref("FinancialStatement")},
+                        "text/csv": {"schema": {"type": "string", "format": "binary"}},
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    },
+                },
+                **{k: _ERRORS[k] for k in ("401", "403", "422")},
+            },
+        }
+    },
+    "/ledger/export": {
+        "get": {
+            "operationId": "exportLedger",
+            "summary": (
+                "The canonical Beancount files as a zip with MANIFEST.txt (sha256sum -c), "
+                "MANIFEST.json and README.txt, copied under the writers' shared lock"
+            ),
+            "responses": {
+                "200": {
+                    "description": "The zip",
+                    "headers": {
+                        **_HEAD_HEADER,
+                        "X-Ledger-Seq": {
+                            "description": "The sequence number of the last entry",
+                            "schema": {"type": "integer"},
+                        },
+                        "X-Content-SHA256": {
+                            "description": "The sha256 of the zip itself",
+                            "schema": {"type": "string"},
+                        },
+                    },
+                    "content": {
+                        "application/zip": {"schema": {"type": "string", "format": "binary"}}
+                    },
+                },
+                **{k: _ERRORS[k] for k in ("401", "403")},
+            },
+        }
+    },
+}
+_AUDIT_SCHEMAS: dict[str, Any] = {
+    "FinancialStatement": {
+        "type": "object",
+        "required": ["kind", "title", "form", "period", "columns", "lines", "head_hash"],
+        "properties": {
+            "kind": {
+                "type": "string",
+                "enum": ["balance_sheet", "activities", "cash_flow", "trial_balance"],
+            },
+            "title": {"type": "string", "example": "业务活动表"},
+            "title_en": {"type": "string", "example": "Statement of activities"},
+            "form": {"type": "string", "example": "会民非02表"},
+            "period": {
+                "type": "object",
+                "properties": {
+                    "start": _DATE,
+                    "end": _DATE,
+                    "label": {"type": "string", "example": "2026-01-01 至 2026-03-31"},
+                },
+            },
+            "columns": {
+                "type": "array",
+                "items": {"type": "string"},
+                "example": ["非限定性", "限定性", "合计"],
+            },
+            "lines": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "key": {"type": "string", "description": "Stable name of the line"},
+                        "label": {"type": "string", "description": "As printed"},
+                        "row": {"type": "integer", "nullable": True, "description": "行次"},
+                        "kind": {
+                            "type": "string",
+                            "enum": ["section", "item", "subtotal", "total"],
+                        },
+                        "indent": {"type": "integer"},
+                        "values": {
+                            "type": "array",
+                            "items": _FIGURE,
+                            "description": "One figure per column (none for a section)",
+                        },
+                    },
+                },
+            },
+            "notes": {"type": "array", "items": {"type": "string"}},
+            "head_hash": {"type": "string"},
+            "head_seq": {"type": "integer"},
+            "generated_at": {"type": "string", "format": "date-time"},
+        },
+    }
+}
+_document_before_audit = openapi_document
+
+
+def openapi_document() -> dict[str, Any]:  # type: ignore[no-redef]
+    """The document with the auditors' operations added."""
+    doc = _document_before_audit()
+    doc["paths"].update(_AUDIT_PATHS)
+    doc["components"]["schemas"].update(_AUDIT_SCHEMAS)
+    return doc

@@ -780,3 +780,122 @@ def close_month(month: str) -> ResponseReturnValue:
     body["month"] = month
     body["statements"] = req.payload.get("statements", {})
     return jsonify(body), 202
+
+
+# -- statements and the ledger for auditors ---------------------------------------------------------
+
+_STATEMENT_FORMATS = ("json", "csv", "pdf")
+
+
+def _statement_json(statement: Any) -> dict[str, Any]:
+    """A finished :class:`ledger.financials.Statement` as JSON: every figure a decimal string."""
+    return {
+        "kind": statement.kind,
+        "title": statement.title,
+        "title_en": statement.title_en,
+        "form": statement.form,
+        "period": {
+            "start": statement.period.start.isoformat(),
+            "end": statement.period.end.isoformat(),
+            "label": statement.period.label,
+        },
+        "columns": list(statement.columns),
+        "lines": [
+            {
+                "key": line.key,
+                "label": line.label,
+                "row": line.row,
+                "kind": line.kind,
+                "indent": line.indent,
+                "values": [str(v) for v in line.values],
+            }
+            for line in statement.lines
+        ],
+        "notes": list(statement.notes),
+        "head_hash": statement.head_hash,
+        "head_seq": statement.head_seq,
+        "generated_at": statement.generated_at.isoformat(timespec="seconds"),
+    }
+
+
+@bp.get("/statements/<kind>")
+@token_required("auditor", "admin", "approver")
+def get_statement(kind: str) -> ResponseReturnValue:
+    """One statement of 《民间非营利组织会计制度》 for a period, as JSON, CSV or PDF."""
+    from flask import Response, current_app
+
+    from ledger import financials
+
+    if kind not in financials.KINDS:
+        raise ApiError(
+            422,
+            "invalid",
+            f"报表类型须为 {'、'.join(financials.KINDS)} 之一（unknown statement type）",
+            "type",
+        )
+    fmt = request.args.get("format", "json")
+    if fmt not in _STATEMENT_FORMATS:
+        raise ApiError(422, "invalid", "format 须为 json、csv 或 pdf（unknown format）", "format")
+    period = financials.parse_period(request.args.get("period", ""))
+    statement = financials.build_statement(get_book(), kind, period)
+    audit(
+        "export_statement",
+        target=f"{kind} {period.slug}",
+        format=fmt,
+        head=statement.head_hash,
+        via="api",
+    )
+    db.session.commit()
+    headers = {"X-Ledger-Head": statement.head_hash}
+    if fmt == "json":
+        response = jsonify(_statement_json(statement))
+        response.headers.update(headers)
+        return response
+    from reports.statements import build_statement_pdf, statement_csv
+
+    if fmt == "csv":
+        body, mimetype = statement_csv(statement), "text/csv"
+    else:
+        body = build_statement_pdf(statement, org_name=current_app.config["ORG_NAME"])
+        mimetype = "application/pdf"
+    name = f"{kind.replace('_', '-')}-{period.slug}.{fmt}"
+    headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(body, mimetype=mimetype, headers=headers)
+
+
+@bp.get("/ledger/export")
+@token_required("auditor", "admin", "approver")
+def export_ledger() -> ResponseReturnValue:
+    """The canonical ledger files as a zip with a manifest of their sha256 (ledger.archive)."""
+    import hashlib
+    import io
+    import json
+    import zipfile
+
+    from flask import Response
+
+    from ledger.archive import MANIFEST_JSON, build_archive
+
+    content = build_archive(get_book())
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        manifest = json.loads(zf.read(MANIFEST_JSON))
+    sha256 = hashlib.sha256(content).hexdigest()
+    audit(
+        "export_ledger",
+        target=f"seq {manifest['seq']}",
+        head=manifest["head_hash"],
+        sha256=sha256,
+        via="api",
+    )
+    db.session.commit()
+    name = f"ledger-{today().isoformat()}.zip"
+    return Response(
+        content,
+        mimetype="application/zip",
+        headers={
+            "X-Ledger-Head": manifest["head_hash"],
+            "X-Ledger-Seq": str(manifest["seq"]),
+            "X-Content-SHA256": sha256,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
