@@ -651,15 +651,6 @@ CANTEEN_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _months(start: str, end: str) -> list[str]:
-    out, current = [], start
-    while current <= end:
-        out.append(current)
-        year, month = int(current[:4]), int(current[5:])
-        current = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
-    return out
-
-
 def canteen_rows(book: Book, period: Period | None) -> list[CanteenMonthRow]:
     """Each month of ``period`` in which the canteen has entries (whole months: a period that
     starts or ends inside a month still shows that month's full figures).
@@ -1027,8 +1018,10 @@ def period_register(book: Book, period: Period | None) -> Register:
             '结账在次月 1 日写入现金、银行和支付账户的 balance 断言及 custom "period-close" '
             '指令；重新打开写入 custom "period-reopen" 并记录原因，断言保留。A close writes '
             "balance assertions dated the first of the next month; a reopening keeps them.",
-            "复核 Recompute: grep -n 'period-close\\|period-reopen' txns/*.beancount；"
-            "bean-check main.beancount 校验全部断言 (checks every assertion).",
+            "复核 Recompute: bean-query main.beancount \"SELECT date, meta('entered-by'), "
+            "meta('approved-by'), meta('closed-at'), meta('reopened-at'), meta('reason') FROM "
+            "entries WHERE type = 'custom' AND (meta('closed-at') IS NOT NULL OR "
+            "meta('reopened-at') IS NOT NULL)\"；bean-check 校验全部余额断言 (checks every assertion).",
         ),
     )
 
