@@ -170,6 +170,22 @@ CSP = (
 )
 
 
+#: Where Fava is mounted (ledger_app/audit/fava.py); its responses get :data:`FAVA_CSP`.
+FAVA_PREFIX = "/audit/fava"
+#: Fava's pages, relaxed only as far as Fava's own bundle needs: its editors (CodeMirror) write
+#: their styles into a ``<style>`` element whose text changes as editors mount, so no hash can
+#: allow it ('unsafe-inline' for styles only; scripts stay 'self'), and its Beancount highlighter
+#: is WebAssembly ('wasm-unsafe-eval' compiles WebAssembly only, it does not allow ``eval``).
+FAVA_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(
+    "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"
+)
+
+
+def content_security_policy(path: str) -> str:
+    """The policy for a response to ``path``: Fava's under its prefix, the strict one elsewhere."""
+    return FAVA_CSP if path.startswith(FAVA_PREFIX + "/") else CSP
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录（please sign in）"
@@ -177,7 +193,9 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Any) -> Any:
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault(
+            "Content-Security-Policy", content_security_policy(request.path)
+        )
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
