@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ledger.book import Book, china_now
 from ledger_app import donors, workflow
 from ledger_app.demo_canteen import feed_back_demo_months, load_demo_canteen
+from ledger_app.demo_disclosures import load_demo_disclosures
 from ledger_app.demo_grants import load_demo_grants
 from ledger_app.demo_periods import close_demo_months
 from ledger_app.demo_transfers import sweep_demo_months
@@ -215,6 +216,7 @@ def load_demo(book: Book, *, seed: int = 2026, today: dt.date | None = None) -> 
     grants += "; " + load_demo_canteen(book, days, seed=seed)
     grants += "; " + feed_back_demo_months(book, days)
     grants += "; " + sweep_demo_months(book, days)
+    grants += "; " + load_demo_disclosures(book, days)
     grants += "; " + close_demo_months(book, days)  # last: closed months take no entries
     return (
         f"demo: {donations + 1} donations, {expenses} approved expenses, 1 reversal; {grants}; "

@@ -200,6 +200,7 @@ def reject(request_id: str) -> ResponseReturnValue:
 
 from ledger_app.admin import (  # noqa: E402 - these register their routes on bp
     canteen,  # noqa: F401 - 共享食堂
+    disclosures,  # noqa: F401 - 信息公开日历 (the disclosure calendar)
     grants,  # noqa: F401 - 微创投
     periods,  # noqa: F401 - month-end reconciliation and close
     registry,  # noqa: F401 - donors, receipts, pledges

@@ -211,4 +211,5 @@ def healthz() -> ResponseReturnValue:
     return {"ok": not book.errors, "entries": book.seq, "head_hash": book.head_hash}
 
 
+from ledger_app.public import disclosure_views  # noqa: E402,F401,I001  (信息公开 on this blueprint)
 from ledger_app.public import grant_views  # noqa: E402,F401  (微创投 routes on this blueprint)
