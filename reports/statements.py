@@ -322,6 +322,7 @@ class StatementReport(ReportDocument):
                 for line in lines
             )
             + pads
+            + 4 * mm  # air between the longest label and its column's edge
         )
         share = (room - row_number - label_needed) / n
         amount = max(amount_needed, min(self.max_amount_width, share))

@@ -55,7 +55,11 @@ def format_amount(amount: Decimal) -> str:
 
 
 def cell_text(value: TableCell) -> str:
-    """The text of one table cell: amounts formatted, dates ISO, ``None`` empty."""
+    """The text of one table cell: amounts formatted, dates ISO, ``None`` empty.
+
+    Raises:
+        TypeError: a float (amounts are Decimal) or any other type.
+    """
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -68,7 +72,10 @@ def cell_text(value: TableCell) -> str:
         return "是" if value else "否"
     if isinstance(value, int):
         return str(value)
-    return str(value)
+    if isinstance(value, str):
+        return value
+    # A float would carry binary rounding into a money column: refuse it, like anything else.
+    raise TypeError(f"a table cell is str, Decimal, date, int or None, not {type(value).__name__}")
 
 
 def build_table_pdf(
@@ -186,8 +193,7 @@ class TableReport(ReportDocument):
         """The heading row, the rows and the totals row; split across pages as needed."""
         s = self.styles
         header = [
-            para(heading, s.cell_head_right if align == "right" else s.cell_head)
-            for heading, _w, align in self.columns
+            para(heading, self._cell_style(align, head=True)) for heading, _w, align in self.columns
         ]
         body: list[list[Any]] = [self._row(row, self.cell_styles) for row in self.rows]
         if not body:
@@ -229,11 +235,23 @@ class TableReport(ReportDocument):
     def _row(self, row: Sequence[TableCell], styles: Sequence[ParagraphStyle]) -> list[Any]:
         return [para(cell_text(cell), style) for cell, style in zip(row, styles, strict=True)]
 
-    def _cell_style(self, align: Align, *, total: bool) -> ParagraphStyle:
-        base = self.styles.cell_total if total else self.styles.cell
+    def _cell_style(
+        self, align: Align, *, total: bool = False, head: bool = False
+    ) -> ParagraphStyle:
+        """The paragraph style of a body, totals or heading cell, aligned as its column."""
+        s = self.styles
+        base = s.cell_head if head else s.cell_total if total else s.cell
         if align not in _ALIGN:
             raise ValueError(f"align must be left, right or center, not {align!r}")
-        return ParagraphStyle(f"{base.name}-{align}", parent=base, alignment=_ALIGN[align])
+        # cell_total and cell_head declare the report's body font size; tables use the smaller.
+        size = self.table_font_size
+        return ParagraphStyle(
+            f"{base.name}-{align}",
+            parent=base,
+            alignment=_ALIGN[align],
+            fontSize=size,
+            leading=size * 1.3,
+        )
 
 
 class LandscapeTableReport(TableReport):
