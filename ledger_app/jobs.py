@@ -26,10 +26,10 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
@@ -54,6 +54,7 @@ WORKERS = 2
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 class JobCancelledError(Exception):
@@ -81,7 +82,8 @@ class JobContext:
     org_name: str
 
 
-Builder = Callable[[JobContext], None]
+#: Writes the export to ``ctx.path``; returns the head hash the export shows (None: the Book's).
+Builder = Callable[[JobContext], str | None]
 
 
 @dataclass(frozen=True)
@@ -104,41 +106,112 @@ def _write_bytes(ctx: JobContext, content: bytes) -> None:
     ctx.path.write_bytes(content)
 
 
+def _counted(items: Iterable[T], total: int, progress: Progress) -> Iterator[T]:
+    """The items, reporting ``progress(n, total)`` as each one has been used."""
+    progress(0, total)
+    for done, item in enumerate(items, 1):
+        yield item
+        progress(done, total)
+
+
 def _statement(ctx: JobContext) -> financials.Statement:
-    assert ctx.period is not None  # guaranteed by submit_export
+    assert ctx.period is not None  # guaranteed by check_params
     return financials.build_statement(ctx.book, ctx.params["type"], ctx.period)
 
 
-def _build_statement_csv(ctx: JobContext) -> None:
-    from reports.csv_out import write_csv
+def _build_statement_csv(ctx: JobContext) -> str:
+    from reports.statements import statement_csv
 
+    ctx.progress(0, 1)
     statement = _statement(ctx)
-    header = ["行次", "项目", *statement.columns]
-    total = len(statement.lines)
-
-    def rows() -> Iterator[list[Any]]:
-        for done, line in enumerate(statement.lines, 1):
-            yield [line.row, line.label, *line.values]
-            ctx.progress(done, total)
-
-    with ctx.path.open("w", encoding="utf-8-sig", newline="") as fh:
-        write_csv(fh, header, rows())
+    _write_bytes(ctx, statement_csv(statement))
+    return statement.head_hash
 
 
-def _build_statement_pdf(ctx: JobContext) -> None:
+def _build_statement_pdf(ctx: JobContext) -> str:
     from reports.statements import build_statement_pdf
 
     ctx.progress(0, 1)
-    _write_bytes(ctx, build_statement_pdf(_statement(ctx), org_name=ctx.org_name))
-    ctx.progress(1, 1)
+    statement = _statement(ctx)
+    _write_bytes(ctx, build_statement_pdf(statement, org_name=ctx.org_name))
+    return statement.head_hash
 
 
-def _build_ledger_zip(ctx: JobContext) -> None:
-    from ledger.archive import build_archive
+def _build_journal_pdf(ctx: JobContext) -> str:
+    from ledger.journal import journal_view
+    from reports.journal import build_journal_pdf
+
+    assert ctx.period is not None  # guaranteed by check_params
+    view = journal_view(ctx.book, ctx.period)
+    build_journal_pdf(
+        view,
+        ctx.path,
+        org_name=ctx.org_name,
+        period=view.period,
+        generated_at=ctx.book.clock(),
+        head_hash=view.head_hash,
+        head_seq=view.head_seq,
+        progress=ctx.progress,
+    )
+    return view.head_hash
+
+
+def _build_journal_csv(ctx: JobContext) -> str:
+    from ledger.journal import journal_view
+    from reports.journal import write_journal_csv
+
+    assert ctx.period is not None  # guaranteed by check_params
+    view = journal_view(ctx.book, ctx.period)
+    with ctx.path.open("w", encoding="utf-8-sig", newline="") as fh:
+        write_journal_csv(fh, _counted(view, len(view), ctx.progress))
+    return view.head_hash
+
+
+def _build_general_ledger_pdf(ctx: JobContext) -> str:
+    from ledger.journal import general_ledger
+    from reports.journal import build_general_ledger_pdf
+
+    assert ctx.period is not None  # guaranteed by check_params
+    sections = general_ledger(ctx.book, ctx.period)
+    head, seq = ctx.book.head_hash, ctx.book.seq
+    build_general_ledger_pdf(
+        sections,
+        ctx.path,
+        org_name=ctx.org_name,
+        period=ctx.period,
+        generated_at=ctx.book.clock(),
+        head_hash=head,
+        head_seq=seq,
+        progress=ctx.progress,
+    )
+    return head
+
+
+def _build_general_ledger_csv(ctx: JobContext) -> str:
+    from ledger.journal import general_ledger
+    from reports.journal import write_general_ledger_csv
+
+    assert ctx.period is not None  # guaranteed by check_params
+    sections = general_ledger(ctx.book, ctx.period)
+    head = ctx.book.head_hash
+    with ctx.path.open("w", encoding="utf-8-sig", newline="") as fh:
+        write_general_ledger_csv(fh, _counted(sections, len(sections), ctx.progress))
+    return head
+
+
+def _build_ledger_zip(ctx: JobContext) -> str:
+    import io
+    import json
+    import zipfile
+
+    from ledger.archive import MANIFEST_JSON, build_archive
 
     ctx.progress(0, 1)
-    _write_bytes(ctx, build_archive(ctx.book))
-    ctx.progress(1, 1)
+    content = build_archive(ctx.book)
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        head = str(json.loads(zf.read(MANIFEST_JSON))["head_hash"])
+    _write_bytes(ctx, content)
+    return head
 
 
 _PDF, _CSV, _ZIP = "application/pdf", "text/csv", "application/zip"
@@ -146,6 +219,14 @@ _PDF, _CSV, _ZIP = "application/pdf", "text/csv", "application/zip"
 KINDS: dict[str, ExportKind] = {
     k.name: k
     for k in (
+        ExportKind("journal_pdf", "序时账（PDF）", "pdf", _PDF, True, _build_journal_pdf),
+        ExportKind("journal_csv", "序时账（CSV）", "csv", _CSV, True, _build_journal_csv),
+        ExportKind(
+            "general_ledger_pdf", "总账（PDF）", "pdf", _PDF, True, _build_general_ledger_pdf
+        ),
+        ExportKind(
+            "general_ledger_csv", "总账（CSV）", "csv", _CSV, True, _build_general_ledger_csv
+        ),
         ExportKind(
             "statement_pdf", "报表（PDF）", "pdf", _PDF, True, _build_statement_pdf, needs_type=True
         ),
@@ -521,7 +602,7 @@ def _run(job_id: str) -> None:
         book = get_book()
         book.refresh()
         head = book.head_hash
-        spec.build(
+        shown = spec.build(
             JobContext(
                 book=book,
                 params=params,
@@ -531,6 +612,7 @@ def _run(job_id: str) -> None:
                 org_name=str(current_app.config.get("ORG_NAME", "")),
             )
         )
+        head = shown or head
         size, sha256 = _seal(temp, final)
     except JobCancelledError:
         temp.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from app_testkit import main_file, snapshot
-from beanquery_helpers import bean_query_sum
+from beanquery_helpers import bean_query, bean_query_sum
 from flask import Flask, Response
 from sqlalchemy import func, select, update
 
@@ -117,8 +117,10 @@ def test_a_statement_export_runs_in_the_background_and_downloads_with_its_record
         assert job.head_hash == book.head_hash
     rows = read_csv(download.data)
     by_label = {r[1]: r[2:] for r in rows[1:]}
+    assert rows[0] == ["行次", "项目", *expected.columns]
     for line in expected.lines:
-        assert by_label[line.label] == [f"{v:.2f}" for v in line.values], line.key
+        figures = [f"{v:.2f}" for v in line.values] or [""] * len(expected.columns)
+        assert by_label[line.label] == figures, line.key
     # …and one line recomputed from the files alone with bean-query.
     donated = -bean_query_sum(
         main_file(populated),
@@ -162,6 +164,109 @@ def test_the_ledger_zip_job_holds_the_files_with_a_manifest_of_their_hashes(
         assert zf.read("ledger/main.beancount") == files["main.beancount"]
     assert hashlib.sha256(files["main.beancount"]).hexdigest() in manifest
     assert job.head_hash in manifest
+
+
+def run_export(app: Flask, auditor: Any, **form: str) -> tuple[ExportJob, bytes]:
+    """Start an export through the page, wait for it, download it; checks the recorded hash."""
+    before = {j.id for j in job_rows(app)}
+    response = start(auditor.client, page_token(auditor), **form)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    (job,) = [j for j in job_rows(app) if j.id not in before]
+    job = wait_for(app, job.id)
+    assert job.status == "done", job.message
+    download = fetch(auditor.client, f"/audit/exports/{job.id}/download")
+    assert download.status_code == 200
+    assert download.mimetype == job.mimetype
+    assert hashlib.sha256(download.data).hexdigest() == job.sha256
+    assert len(download.data) == job.size
+    return job, download.data
+
+
+def pdf_text(content: bytes) -> tuple[int, str]:
+    from pypdf import PdfReader
+
+    pages = PdfReader(io.BytesIO(content)).pages
+    return len(pages), "".join(p.extract_text().replace("\n", "") for p in pages)
+
+
+def period_ids(app: Flask, start: str, end: str) -> set[str]:
+    """The ids of the entries dated in the period, by bean-query on the files."""
+    rows = bean_query(
+        main_file(app),
+        f"SELECT DISTINCT entry_meta('id') WHERE date >= {start} AND date <= {end}",
+    )
+    return {str(r[0]) for r in rows if r[0]}
+
+
+def test_the_journal_pdf_job_counts_its_pages_and_shows_every_entry(
+    populated: Flask, signed_in: Callable
+) -> None:
+    auditor = signed_in("auditor")
+    job, content = run_export(populated, auditor, kind="journal_pdf", period=YEAR)
+    assert content.startswith(b"%PDF")
+    pages, text = pdf_text(content)
+    # progress counts pages: done reached total, and total is the page count.
+    assert job.done == job.total == pages
+    assert "序时账" in text
+    assert "助老餐补贴（本周）" in text
+    assert "信息公示栏印刷" not in text  # dated last year, outside the period
+    assert job.head_hash[:16] in text
+    assert populated.config["ORG_NAME"] in text
+
+
+def test_the_journal_csv_job_holds_exactly_the_entries_bean_query_finds(
+    populated: Flask, signed_in: Callable
+) -> None:
+    auditor = signed_in("auditor")
+    job, content = run_export(populated, auditor, kind="journal_csv", period=YEAR)
+    rows = read_csv(content)
+    assert rows[0][:3] == ["日期 date", "凭证号 seq", "编号 id"]
+    ids = {r[2] for r in rows[1:]}
+    assert ids == period_ids(populated, f"{YEAR}-01-01", f"{YEAR}-12-31")
+    # progress counts entries
+    assert job.done == job.total == len(ids)
+    debit = sum((Decimal(r[14] or "0") for r in rows[1:]), Decimal(0))
+    credit = sum((Decimal(r[15] or "0") for r in rows[1:]), Decimal(0))
+    assert debit == credit > 0
+
+
+def test_the_general_ledger_jobs_close_each_account_at_its_bean_query_balance(
+    populated: Flask, signed_in: Callable
+) -> None:
+    auditor = signed_in("auditor")
+    job, content = run_export(populated, auditor, kind="general_ledger_csv", period=YEAR)
+    rows = read_csv(content)
+    closing = {r[0]: Decimal(r[11]) for r in rows[1:] if r[2].startswith("期末余额")}
+    assert job.done == job.total == len(closing)
+    bank = "Assets:1002-银行存款"
+    assert closing[bank] == bean_query_sum(
+        main_file(populated), f"account = '{bank}' AND date <= {YEAR}-12-31"
+    )
+    job, content = run_export(populated, auditor, kind="general_ledger_pdf", period=YEAR)
+    pages, text = pdf_text(content)
+    assert job.done == job.total == pages
+    assert "总账" in text
+    assert "1002" in text
+
+
+def test_the_statement_pdf_job_shows_the_statement_figures(
+    populated: Flask, signed_in: Callable
+) -> None:
+    from reports.table_report import format_amount
+
+    auditor = signed_in("approver")
+    job, content = run_export(
+        populated, auditor, kind="statement_pdf", type="balance_sheet", period=YEAR
+    )
+    _pages, text = pdf_text(content)
+    with populated.app_context():
+        want = financials.build_statement(
+            get_book(), "balance_sheet", financials.parse_period(YEAR)
+        )
+    assert "资产负债表" in text
+    assert format_amount(want.value("货币资金", 1)) in text
+    assert want.head_hash == job.head_hash
+    assert job.head_hash[:16] in text
 
 
 # -- progress is in the database, seen by any worker -----------------------------------------------
@@ -347,13 +452,14 @@ def test_submit_export_refuses_bad_input_before_writing(app: Flask) -> None:
 
     with app.test_request_context():
         with pytest.raises(RuleError) as refused:
-            jobs.submit_export(
-                "statement_pdf", {"type": "balance_sheet", "period": "2026-Q5"}, "auditor"
-            )
+            jobs.submit_export("journal_pdf", {"period": "2026-Q5"}, "auditor")
         assert refused.value.field == "period"
         with pytest.raises(RuleError) as refused:
             jobs.submit_export("nothing", {}, "auditor")
         assert refused.value.field == "kind"
+        with pytest.raises(RuleError) as refused:
+            jobs.submit_export("statement_pdf", {"period": "2026"}, "auditor")
+        assert refused.value.field == "type"
     assert job_count(app) == 0
 
 
@@ -488,8 +594,8 @@ def test_old_export_files_are_cleaned_and_the_row_keeps_its_hash(
     assert fetch(auditor.client, f"/audit/exports/{job.id}/download").status_code == 404
 
 
-def test_the_clean_command_reports_what_it_removed(populated: Flask) -> None:
-    result = populated.test_cli_runner().invoke(args=["audit", "clean-exports", "--days", "7"])
+def test_the_clean_command_reports_what_it_removed(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["audit", "clean-exports", "--days", "7"])
     assert result.exit_code == 0, result.output
     assert "removed 0 export file(s) older than 7 days" in result.output
 
