@@ -253,20 +253,20 @@ class DonationRow:
 
 
 DONATION_COLUMNS: tuple[Column, ...] = (
-    Column("date", "日期", "Date", "date", 1.7),
+    Column("date", "日期", "Date", "date", 2.0),
     Column("entry_id", "分录编号", "Entry", "entry", 2.6),
-    Column("receipt", "确认书编号", "Confirmation", "text", 2.0),
+    Column("receipt", "确认书编号", "Confirmation", "text", 2.1),
     Column("donor", "捐赠人（公开名）", "Donor (public)", "text", 2.0),
-    Column("donor_id", "捐赠人编号", "Donor id", "text", 1.9),
+    Column("donor_id", "捐赠人编号", "Donor id", "text", 2.2),
     Column("donor_kind", "类型", "Kind", "text", 1.0),
     Column("fund", "基金", "Fund", "text", 2.0),
     Column("channel", "渠道", "Channel", "text", 1.4),
     Column("form", "形式", "Form", "text", 1.6),
     Column("valuation_basis", "估值依据", "Valuation basis", "text", 2.4),
-    Column("amount", "金额", "Amount", "amount", 1.9),
+    Column("amount", "金额", "Amount", "amount", 2.0),
     Column("status", "状态", "Status", "text", 1.1),
     Column("linked", "冲销关联分录", "Reversal link", "entry", 2.6),
-    Column("linked_on", "冲销日期", "Reversed on", "date", 1.7),
+    Column("linked_on", "冲销日期", "Reversed on", "date", 2.0),
     Column("official", "公益事业捐赠票据", "Official receipt", "text", 1.9),
 )
 
@@ -481,9 +481,9 @@ GRANT_COLUMNS: tuple[Column, ...] = (
     Column("outstanding", "待报告", "Outstanding", "amount", 1.6),
     Column("tranches", "拨款期数", "Tranches", "count", 1.0),
     Column("status", "状态", "Status", "text", 1.1),
-    Column("awarded_on", "资助日", "Awarded on", "date", 1.6),
-    Column("last_disbursed_on", "最近拨款日", "Last paid", "date", 1.6),
-    Column("closed_on", "结项日", "Closed on", "date", 1.6),
+    Column("awarded_on", "资助日", "Awarded on", "date", 1.9),
+    Column("last_disbursed_on", "最近拨款日", "Last paid", "date", 1.9),
+    Column("closed_on", "结项日", "Closed on", "date", 1.9),
     Column("award_entry", "资助分录", "Award entry", "entry", 2.4),
 )
 
@@ -757,15 +757,15 @@ class ApprovalRow:
 
 
 APPROVAL_COLUMNS: tuple[Column, ...] = (
-    Column("date", "日期", "Date", "date", 1.6),
+    Column("date", "日期", "Date", "date", 2.0),
     Column("entry_id", "分录编号", "Entry", "entry", 2.5),
     Column("kind", "类型", "Kind", "text", 1.5),
     Column("summary", "摘要", "Summary", "text", 3.2),
     Column("fund", "基金", "Fund", "text", 1.7),
     Column("amount", "金额", "Amount", "amount", 1.7),
-    Column("entered_by", "录入人", "Entered by", "text", 1.2),
+    Column("entered_by", "录入人", "Entered by", "text", 1.5),
     Column("entered_at", "录入时间", "Entered at", "datetime", 1.9),
-    Column("approved_by", "审批人", "Approved by", "text", 1.2),
+    Column("approved_by", "审批人", "Approved by", "text", 1.5),
     Column("request_id", "申请编号", "Request", "text", 2.2),
     Column("requested_at", "申请时间", "Requested at", "datetime", 1.9),
     Column("decided_at", "审批时间", "Decided at", "datetime", 1.9),
@@ -932,9 +932,9 @@ class PeriodEventRow:
 PERIOD_COLUMNS: tuple[Column, ...] = (
     Column("month", "月份", "Month", "month", 1.3),
     Column("event", "事项", "Event", "text", 1.3),
-    Column("date", "指令日期", "Dated", "date", 1.6),
-    Column("entered_by", "申请人", "Entered by", "text", 1.2),
-    Column("approved_by", "批准人", "Approved by", "text", 1.2),
+    Column("date", "指令日期", "Dated", "date", 1.9),
+    Column("entered_by", "申请人", "Entered by", "text", 1.5),
+    Column("approved_by", "批准人", "Approved by", "text", 1.5),
     Column("at", "操作时间", "At", "datetime", 2.0),
     Column("reason", "原因", "Reason", "text", 2.8),
     Column("cash", "库存现金", "Cash", "amount", 1.8),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Any
 
 from flask import Blueprint, current_app, render_template, send_file
 from flask.typing import ResponseReturnValue
@@ -86,49 +85,20 @@ def ledger_zip() -> ResponseReturnValue:
 @bp.route("/grants.pdf")
 @role_required(*READERS)
 def grant_register_pdf() -> ResponseReturnValue:
-    """Every grant the ledger holds, with its figures from ledger.grants.grant_totals."""
-    from ledger import grants
-    from ledger_app.models import GrantApplication
+    """Every grant the ledger holds, from the same rows as the grants register (ledger.registers)."""
+    from dataclasses import fields
+
+    from ledger.registers import grant_rows
+    from ledger_app.audit.registers import grant_names
 
     book = get_book()
     book.refresh()
-    rows = []
-    for grant in book.grant_ids():
-        totals = grants.grant_totals(book, grant)
-        if totals is None:
-            continue
-        entries = book.grant_entries(grant)
-
-        def dates(kind: str, entries: list[Any] = entries) -> list[dt.date]:
-            return [t.date for t in entries if (t.meta or {}).get("kind") == kind]
-
-        award = entries[0] if entries else None
-        application = db.session.get(GrantApplication, grant)
-        call = application.call.title if application is not None else ""
-        if not call and award is not None:
-            call = str((award.meta or {}).get("call", ""))
-        paid, closed = dates("grant-disbursement"), dates("grant-close")
-        fund = book.funds.get(totals.fund)
-        status = "已结项" if totals.closed else "执行中" if totals.disbursed else "待拨款"
-        rows.append(
-            GrantRegisterRow(
-                grant=grant,
-                call=call,
-                group=application.group_name if application is not None else totals.grantee,
-                fund=fund.name if fund else totals.fund,
-                awarded=totals.awarded,
-                disbursed=totals.disbursed,
-                reported=totals.reported,
-                returned=totals.returned,
-                outstanding=totals.outstanding,
-                status=status,
-                awarded_on=min(dates("grant-award"), default=None),
-                last_disbursed_on=max(paid, default=None),
-                closed_on=max(closed, default=None),
-                tranches=totals.tranches,
-            )
-        )
-    rows.sort(key=lambda r: (r.awarded_on or dt.date.min, r.grant))
+    calls, groups = grant_names(book)
+    names = [f.name for f in fields(GrantRegisterRow)]
+    rows = [
+        GrantRegisterRow(**{name: getattr(row, name) for name in names})
+        for row in grant_rows(book, None, calls=calls, groups=groups)
+    ]
     pdf = build_grant_register(
         rows,
         org_name=current_app.config["ORG_NAME"],
