@@ -182,16 +182,18 @@ class StatementReport(ReportDocument):
         right = ParagraphStyle("head_right", parent=s.meta, alignment=TA_RIGHT)
         center = ParagraphStyle("head_center", parent=s.meta, alignment=TA_CENTER)
         width = self.content_width
-        form = escape_markup(st.form) if st.form else "&nbsp;"
-        particulars = Table(
+        rows: list[list[Any]] = []
+        if st.form:  # 会民非01表 above 单位：元; the trial balance has no form code
+            rows.append(["", "", para(st.form, right)])
+        rows.append(
             [
-                ["", "", Paragraph(form, right)],
-                [
-                    para(f"编制单位：{self.org_name}", s.meta),
-                    para(self.period_text, center),
-                    Paragraph("单位：元", right),
-                ],
-            ],
+                para(f"编制单位：{self.org_name}", s.meta),
+                para(self.period_text, center),
+                Paragraph("单位：元", right),
+            ]
+        )
+        particulars = Table(
+            rows,
             colWidths=[width * 0.42, width * 0.38, width * 0.20],
             style=self.table_style(
                 [

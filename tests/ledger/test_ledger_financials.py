@@ -114,6 +114,17 @@ def test_the_statements_are_not_all_zero(
     assert year["trial_balance"]["合计"][2] > 0
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_period_before_the_first_entry_is_all_zeros_like_bean_query(
+    kind: str, demo_book: Book, oracle: Oracle
+) -> None:
+    period = parse_period(str(oracle.first.year - 3))
+    statement = build_statement(demo_book, kind, period)
+    expected = oracle.statement(kind, period.start, period.end)
+    assert figures(statement) == expected
+    assert {v for values in expected.values() for v in values} == {ZERO}
+
+
 @pytest.mark.parametrize("name", PERIODS)
 def test_trial_balance_lists_every_account_in_chart_order_with_code_and_name(
     name: str, statements: dict[tuple[str, str], Statement], oracle: Oracle

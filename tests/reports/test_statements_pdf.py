@@ -203,6 +203,16 @@ def test_the_balance_sheet_activities_and_cash_flow_fit_one_page(
         assert len(PdfReader(io.BytesIO(pdf)).pages) == 1, kind
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_period_without_entries_prints_zeros(kind: str, demo_book: Book, oracle: Oracle) -> None:
+    statement = build_statement(demo_book, kind, parse_period(str(oracle.first.year - 3)))
+    text = tokens(build_statement_pdf(statement, org_name=ORG))
+    used: set[int] = set()
+    for run in expected_rows(statement, oracle):
+        find_run(text, run, used)
+    assert "0.00" in text
+
+
 def test_user_text_in_the_org_name_is_shown_literally(
     built: dict[tuple[str, str], tuple[Statement, bytes]],
 ) -> None:
