@@ -319,3 +319,8 @@ def test_fava_writes_nothing_beside_the_ledger(
     for page in ("income_statement/", "balance_sheet/", "journal/", "api/journal", "api/errors"):
         assert auditor.get(f"{base}/{page}").status_code == 200, page
     assert ledger_hashes(ledger) == before
+
+
+def test_fava_opens_the_demo_ledger_without_a_single_error(auditor: FlaskClient, base: str) -> None:
+    """DESIGN.md §3: the files open unchanged in Fava (Fava's error list is what its sidebar shows)."""
+    assert fava_data(auditor.get(f"{base}/api/errors")) == []
