@@ -24,7 +24,7 @@ from ledger_app.security import audit, role_required
 class ExportForm(FlaskForm):  # type: ignore[misc]
     # The choices are checked by jobs.submit_export, which names the field in both languages.
     kind = SelectField("导出内容", validate_choice=False)
-    type = SelectField("报表（选「报表」时）", validate_choice=False)
+    type = SelectField("报表种类（导出报表时选择）", validate_choice=False)
     period = StringField(
         "期间",
         description="2026、2026-Q1、2026-03 或 2026-01-01..2026-03-31",
