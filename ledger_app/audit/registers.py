@@ -27,10 +27,10 @@ from ledger_app.extensions import db
 from ledger_app.models import GrantApplication, OfficialReceipt, OutflowRequest, RequestStatus
 from ledger_app.security import audit, role_required
 from reports.csv_out import csv_bytes
-from reports.table_report import build_table_pdf
+from reports.table_report import Align, build_table_pdf
 
 #: Whether a column's cells are aligned left or right in the PDF.
-_ALIGN = {True: "right", False: "left"}
+_ALIGN: dict[bool, Align] = {True: "right", False: "left"}
 
 
 # -- what the database adds -----------------------------------------------------------------------
