@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ledger import disclosure_due as due
-from ledger.book import TZ, Book
+from ledger.book import TZ, ZERO, Book
 from ledger.money import format_cny
 from ledger_app import disclosure_workflow as dw
 
@@ -38,7 +38,7 @@ def _at(day: dt.date) -> dt.datetime:
 def _body(o: due.Obligation) -> str:
     if o.kind == "closeout":
         return (
-            f"项目已于 {o.period} 结项。结余资金 {format_cny(o.returned or due.ZERO)} 已退回社区微基金。\n"
+            f"项目已于 {o.period} 结项。结余资金 {format_cny(o.returned or ZERO)} 已退回社区微基金。\n"
             f"剩余物资：{o.leftover or '无'}。\n"
             "花台与扶手已交付使用，60户居民、12位高龄老人受益，居民满意度 92%。"
         )
