@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ledger import financials
 from ledger.book import Book
@@ -50,6 +50,8 @@ PROGRESS_SECONDS = 0.5
 STALE_SECONDS = 600
 #: Threads per process that build exports; more would only compete for the same CPU.
 WORKERS = 2
+#: Queued or running exports one person may have at a time (a stuck finger must not fill the queue).
+MAX_ACTIVE = 3
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
@@ -300,10 +302,25 @@ def submit_export(kind: str, params: dict[str, Any], user: User | str) -> Export
         ``EXPORTS_SYNC`` is set).
 
     Raises:
-        RuleError: the input is refused; nothing was written.
+        RuleError: the input is refused, or the user already has ``EXPORTS_MAX_ACTIVE`` exports
+            queued or running; nothing was written.
     """
     spec, clean = check_params(kind, params)
     username = user if isinstance(user, str) else user.username
+    expire_stale()
+    limit = int(_config("EXPORTS_MAX_ACTIVE", MAX_ACTIVE))
+    active = db.session.scalar(
+        select(func.count())
+        .select_from(ExportJob)
+        .where(ExportJob.created_by == username, ExportJob.status.in_(ACTIVE))
+    )
+    if (active or 0) >= limit:
+        raise RuleError(
+            "kind",
+            f"你已有 {active} 个导出在排队或进行中，请等它们完成后再提交"
+            "（too many exports running）",
+            "too_many",
+        )
     job = ExportJob(
         id=secrets.token_hex(16),
         kind=spec.name,

@@ -440,6 +440,24 @@ def test_bad_input_is_refused_with_a_message_and_no_job_row(
     assert not exports.exists() or not any(exports.iterdir())
 
 
+def test_a_user_may_not_queue_more_than_three_exports_at_once(
+    app: Flask, signed_in: Callable, gated: threading.Event
+) -> None:
+    auditor = signed_in("auditor")
+    for _ in range(3):
+        assert start(auditor.client, page_token(auditor), kind="slow_csv").status_code == 303
+    response = start(auditor.client, page_token(auditor), kind="slow_csv")
+    assert response.status_code == 400
+    assert "too many exports running" in response.get_data(as_text=True)
+    assert job_count(app) == 3
+    # Someone else is not held up by it.
+    other = signed_in("approver")
+    assert start(other.client, page_token(other), kind="ledger_zip").status_code == 303
+    gated.set()
+    for job in job_rows(app):
+        assert wait_for(app, job.id).status == "done"
+
+
 def test_a_form_without_its_csrf_token_is_refused(app: Flask, signed_in: Callable) -> None:
     auditor = signed_in("auditor")
     response = auditor.client.post("/audit/exports", data={"kind": "ledger_zip"})
