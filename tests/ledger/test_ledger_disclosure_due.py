@@ -323,6 +323,9 @@ def test_a_good_draft_is_tidied_and_a_close_out_takes_the_close_date_as_its_peri
     annual = check(kind="annual", subject="2025", period="")
     assert (annual.subject, annual.period) == ("2025", "2025")
     assert check(kind="closeout", subject="G2", corrects=7).corrects == 7
+    # Anything else the fund chooses to publish owes no deadline and names a free subject.
+    other = check(kind="other", subject="街道年度检查", period="2026")
+    assert (other.kind, other.subject, other.period) == ("other", "街道年度检查", "2026")
 
 
 @pytest.mark.parametrize(
