@@ -100,6 +100,15 @@ def end_session() -> None:
     session.clear()
 
 
+def _background_poll() -> bool:
+    """A request a page makes by itself (Fava asking every few seconds whether the ledger
+    changed): it must not keep an unattended session alive past its idle limit."""
+    if not has_request_context():
+        return False
+    path = request.path
+    return path.startswith(FAVA_PREFIX + "/") and path.endswith("/api/changed")
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     row = db.session.get(UserSession, session_id)
@@ -114,7 +123,7 @@ def load_user(session_id: str) -> User | None:
     user = row.user
     if not user.active:
         return None
-    if now - row.last_seen > dt.timedelta(minutes=1):
+    if now - row.last_seen > dt.timedelta(minutes=1) and not _background_poll():
         row.last_seen = now
         db.session.commit()
     user._session_id = row.id

@@ -3,6 +3,7 @@ next request, so a new entry shows in Fava's journal and figures without a resta
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -94,3 +95,27 @@ def test_a_write_to_fava_on_a_fresh_ledger_leaves_files_and_figures_alone(
     assert client.put(f"{base}api/format_source", json={"source": ""}).status_code == 405
     assert snapshot(app) == before
     assert general_income(client, base) == Decimal("-88.00")
+
+
+def test_favas_own_polling_does_not_keep_an_unattended_session_alive(
+    app: Flask, signed_in: Callable[..., Any]
+) -> None:
+    from ledger_app.extensions import db
+    from ledger_app.models import UserSession, utcnow
+
+    client = signed_in("auditor").client
+    base = fava_base(client)
+    with app.app_context():
+        row = db.session.query(UserSession).filter(UserSession.revoked_at.is_(None)).one()
+        stale = utcnow() - dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] - 2)
+        row.last_seen = stale
+        db.session.commit()
+        session_id = row.id
+    for _ in range(3):
+        assert client.get(f"{base}api/changed").status_code == 200
+    with app.app_context():
+        assert db.session.get(UserSession, session_id).last_seen == stale
+    # A page the person opens does count as activity.
+    assert client.get(f"{base}income_statement/").status_code == 200
+    with app.app_context():
+        assert db.session.get(UserSession, session_id).last_seen > stale
