@@ -117,8 +117,8 @@ def statement_view(
     if kind == FUNDS:
         return _fund_view(book, period, now)
     statement = financials.build_statement(book, kind, period, now=now)
-    # A line whose key is also a section's (固定资产) cannot be traced while Statement.line()
-    # finds the section first: show its figures unlinked rather than as links that fail.
+    # Keys are unique in every form; were one ever repeated, Statement.line() would find the
+    # first, so such a line shows its figures unlinked rather than as links that fail.
     lost = {line.key for line in statement.lines if statement.line(line.key) is not line}
     rows = tuple(
         Row(

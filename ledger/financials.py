@@ -314,7 +314,7 @@ BALANCE_SHEET: tuple[_Spec, ...] = (
     _item("长期股权投资", 21, 2),
     _item("长期债权投资", 24, 2),
     _sum("长期投资合计", 30, _LONG_INVESTMENTS, indent=1),
-    _section("固定资产", 1),
+    _Spec("固定资产·类", None, "section", 1, "固定资产"),
     _item("固定资产", 31, 2, "固定资产（原价减累计折旧）"),
     _item("在建工程", 34, 2),
     _item("文物文化资产", 35, 2),
