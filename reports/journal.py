@@ -167,7 +167,7 @@ class _StreamedReport(ReportDocument):
     head_height: ClassVar[float] = 14.0
     title_height: ClassVar[float] = 58.0
     #: Inner padding of a cell.
-    pad: ClassVar[float] = 2.2
+    pad: ClassVar[float] = 2.0
     rule_gray: ClassVar[float] = 0.78
     muted_gray: ClassVar[float] = 0.38
     column_spec: ClassVar[tuple[tuple[str, float, str], ...]] = ()
@@ -361,8 +361,8 @@ class JournalReport(_StreamedReport):
     column_spec: ClassVar[tuple[tuple[str, float, str], ...]] = (
         ("日期", 42.5, "l"),
         ("凭证号", 26.0, "r"),
-        ("编号", 97.0, "l"),
-        ("摘要", 94.0, "l"),
+        ("编号", 99.5, "l"),
+        ("摘要", 91.5, "l"),
         ("科目", 108.0, "l"),
         ("基金", 38.0, "l"),
         ("借方", 49.5, "r"),
@@ -630,8 +630,8 @@ class GeneralLedgerReport(_StreamedReport):
     column_spec: ClassVar[tuple[tuple[str, float, str], ...]] = (
         ("日期", 42.5, "l"),
         ("凭证号", 26.0, "r"),
-        ("编号", 97.0, "l"),
-        ("摘要", 113.0, "l"),
+        ("编号", 99.5, "l"),
+        ("摘要", 110.5, "l"),
         ("基金", 38.0, "l"),
         ("借方", 53.0, "r"),
         ("贷方", 53.0, "r"),
