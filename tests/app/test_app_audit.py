@@ -85,7 +85,13 @@ def test_the_ledger_zip_holds_the_ledger_files_that_pass_bean_check(
     assert "ledger/main.beancount" in names
     assert "ledger/accounts.beancount" in names
     assert any(n.startswith("ledger/txns/") for n in names)
-    for name in names:
+    assert {"README.txt", "MANIFEST.txt", "MANIFEST.json"} <= set(names)
+    ledger_names = [n for n in names if n.startswith("ledger/")]
+    # The ledger, not the writers' lock and state files (hidden, not part of the books).
+    assert {n.removeprefix("ledger/") for n in ledger_names} == {
+        f for f in files if not f.startswith(".")
+    }
+    for name in ledger_names:
         assert archive.read(name) == files[name.removeprefix("ledger/")]
     # What the auditor takes away stands on its own.
     archive.extractall(tmp_path / "copy")
