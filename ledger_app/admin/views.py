@@ -54,12 +54,15 @@ def dashboard() -> ResponseReturnValue:
         .where(OutflowRequest.status == RequestStatus.PENDING.value)
         .order_by(OutflowRequest.created_at)
     ).all()
+    from ledger_app import disclosure_workflow
+
     return render_template(
         "admin/dashboard.html",
         funds=queries.fund_rows(book),
         entries=queries.latest_entries(book, 15),
         pending=pending,
         book=book,
+        overdue=len(disclosure_workflow.calendar(book, today()).overdue),
     )
 
 
