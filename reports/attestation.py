@@ -127,25 +127,7 @@ class AttestationReport(ReportDocument):
             ],
             [label("链头哈希", "Head hash"), self._head_hash_cell(), "", ""],
         ]
-        width = self.frame_width
-        table = Table(
-            rows,
-            colWidths=[30 * mm, width / 2 - 30 * mm, 28 * mm, width / 2 - 28 * mm],
-            style=self.table_style(
-                [
-                    ("SPAN", (1, 3), (3, 3)),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                    ("LINEABOVE", (0, 0), (-1, 0), 0.8, self.rule_color),
-                    ("LINEBELOW", (0, -1), (-1, -1), 0.8, self.rule_color),
-                    ("TOPPADDING", (0, 0), (-1, 0), 4),
-                    ("BOTTOMPADDING", (0, -1), (-1, -1), 4),
-                ]
-            ),
-        )
+        table = self.particulars_table(rows)
         return [
             Paragraph("账本完整性证明", s.title),
             Paragraph("Ledger Integrity Attestation", s.subtitle),

@@ -21,7 +21,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from ledger.money import format_cny
 from reports.escape import escape_markup
@@ -226,6 +226,29 @@ class ReportDocument:
         (and left to the viewer) even when every cell holds a Paragraph in the CJK font.
         """
         return TableStyle([("FONTNAME", (0, 0), (-1, -1), self.fonts.regular), *commands])
+
+    def particulars_table(self, rows: list[list[Any]]) -> Table:
+        """The particulars under a title: label / value pairs in two columns between two rules;
+        the last row (the head hash, which is long) spans the three cells after its label."""
+        width = self.frame_width
+        return Table(
+            rows,
+            colWidths=[30 * mm, width / 2 - 30 * mm, 28 * mm, width / 2 - 28 * mm],
+            style=self.table_style(
+                [
+                    ("SPAN", (1, -1), (3, -1)),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                    ("LINEABOVE", (0, 0), (-1, 0), 0.8, self.rule_color),
+                    ("LINEBELOW", (0, -1), (-1, -1), 0.8, self.rule_color),
+                    ("TOPPADDING", (0, 0), (-1, 0), 4),
+                    ("BOTTOMPADDING", (0, -1), (-1, -1), 4),
+                ]
+            ),
+        )
 
     def story(self) -> list[Flowable]:
         """The report's flowables, top to bottom."""

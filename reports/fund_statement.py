@@ -101,25 +101,7 @@ class FundStatementReport(ReportDocument):
             ],
             [label("账本头哈希", "Head hash"), para(st.head_hash, s.mono), "", ""],
         ]
-        width = self.frame_width
-        particulars = Table(
-            rows,
-            colWidths=[30 * mm, width / 2 - 30 * mm, 28 * mm, width / 2 - 28 * mm],
-            style=self.table_style(
-                [
-                    ("SPAN", (1, 3), (3, 3)),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                    ("LINEABOVE", (0, 0), (-1, 0), 0.8, self.rule_color),
-                    ("LINEBELOW", (0, -1), (-1, -1), 0.8, self.rule_color),
-                    ("TOPPADDING", (0, 0), (-1, 0), 4),
-                    ("BOTTOMPADDING", (0, -1), (-1, -1), 4),
-                ]
-            ),
-        )
+        particulars = self.particulars_table(rows)
         return [
             Paragraph("基金收支报表", s.title),
             Paragraph(f"Fund Statement · {escape_markup(self.period_text)}", s.subtitle),
