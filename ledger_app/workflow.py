@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -219,11 +220,16 @@ def _existing_request(entry_id: str, kind: str, payload: dict[str, Any]) -> Outf
     return found
 
 
-def request_expense(
-    book: Book, data: ExpenseInput, actor: str, *, source: str = "form"
-) -> OutflowRequest:
-    """Ask for an expense: checked now against the ledger, written only once approved."""
-    entry_id = check_entry_id(data.id, "exp")
+def _money_request(
+    book: Book,
+    kind: str,
+    data: Any,
+    entry_id: str,
+    source: str,
+    check: Callable[[dict[str, Any]], None],
+) -> tuple[OutflowRequest | None, dict[str, Any], Decimal]:
+    """The common start of a request for an amount: the payload, the request already made with
+    this id (a repeat), or the rules checked now so a bad request fails before anyone approves."""
     amount = parse_amount(data.amount)
     payload = {
         **asdict(data),
@@ -232,14 +238,32 @@ def request_expense(
         "date": data.date.isoformat(),
         "source": source,
     }
-    existing = _existing_request(entry_id, "expense", payload)
+    existing = _existing_request(entry_id, kind, payload)
     if existing:
-        return existing
+        return existing, payload, amount
     if book.get(entry_id) is not None:
         raise RuleError(
             "id", f"编号 {entry_id} 已在账本中（the id is already used）", "id_conflict"
         )
-    services.check_expense_request(book, _expense_cmd(payload, actor))
+    check(payload)
+    return None, payload, amount
+
+
+def request_expense(
+    book: Book, data: ExpenseInput, actor: str, *, source: str = "form"
+) -> OutflowRequest:
+    """Ask for an expense: checked now against the ledger, written only once approved."""
+    entry_id = check_entry_id(data.id, "exp")
+    existing, payload, amount = _money_request(
+        book,
+        "expense",
+        data,
+        entry_id,
+        source,
+        lambda p: services.check_expense_request(book, _expense_cmd(p, actor)),
+    )
+    if existing:
+        return existing
     fund = book.funds[data.fund]
     req = OutflowRequest(
         id=entry_id,
@@ -351,22 +375,16 @@ def request_transfer(
 ) -> OutflowRequest:
     """Ask to move money between the fund's own accounts; written once someone else approves."""
     entry_id = check_entry_id(data.id, "trf")
-    amount = parse_amount(data.amount)
-    payload = {
-        **asdict(data),
-        "id": entry_id,
-        "amount": str(amount),
-        "date": data.date.isoformat(),
-        "source": source,
-    }
-    existing = _existing_request(entry_id, "transfer", payload)
+    existing, payload, amount = _money_request(
+        book,
+        "transfer",
+        data,
+        entry_id,
+        source,
+        lambda p: transfers.check_transfer_request(book, _transfer_cmd(p, actor)),
+    )
     if existing:
         return existing
-    if book.get(entry_id) is not None:
-        raise RuleError(
-            "id", f"编号 {entry_id} 已在账本中（the id is already used）", "id_conflict"
-        )
-    transfers.check_transfer_request(book, _transfer_cmd(payload, actor))
     names = chart.CHANNEL_NAMES
     req = OutflowRequest(
         id=entry_id,
