@@ -138,11 +138,7 @@ def head_of(files: dict[str, bytes]) -> HeadFacts:
             entries += parsed
     txns = [e for e in entries if isinstance(e, data.Transaction)]
     report = chain.verify(txns)
-    seq, head = 0, chain.GENESIS
-    for txn in txns:
-        number = chain.seq_of(txn)
-        if number is not None and number > seq:
-            seq, head = number, str((txn.meta or {}).get("hash", ""))
+    seq, head = chain.head_of(txns)
     problem = "" if report.ok else f"{report.entry_id} {report.location}: {report.problem}".strip()
     return HeadFacts(head, seq, len(txns), report.ok, problem)
 

@@ -94,3 +94,14 @@ def verify(entries: Iterable[data.Directive]) -> ChainReport:
             )
         prev = computed
     return ChainReport(True, len(chained), prev, unchained=unchained)
+
+
+def head_of(txns: Iterable[data.Transaction]) -> tuple[int, str]:
+    """The highest ``seq`` among app-written entries and that entry's recorded hash (0 and the
+    genesis hash when there are none)."""
+    seq, head = 0, GENESIS
+    for txn in txns:
+        number = seq_of(txn)
+        if number is not None and number > seq:
+            seq, head = number, str((txn.meta or {}).get("hash", ""))
+    return seq, head

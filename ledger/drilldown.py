@@ -19,7 +19,6 @@ from beancount.core import data
 
 from ledger import financials, queries
 from ledger.book import ZERO, Book, fund_of_posting
-from ledger.chain import seq_of
 from ledger.errors import RuleError
 from ledger.financials import Period, Trace, TraceRow
 
@@ -199,21 +198,6 @@ def _fund_view(book: Book, period: Period, now: dt.datetime | None) -> Statement
 # -- the fund statement's trace ---------------------------------------------------------------
 
 
-def _fund_row(txn: data.Transaction, posting: data.Posting, amount: Decimal) -> TraceRow:
-    meta = txn.meta or {}
-    return TraceRow(
-        entry_id=str(meta.get("id", "")),
-        seq=seq_of(txn),
-        date=txn.date,
-        payee=txn.payee or "",
-        narration=txn.narration or "",
-        kind=str(meta.get("kind", "")),
-        account=posting.account,
-        fund=fund_of_posting(txn, posting) or "",
-        amount=amount,
-    )
-
-
 def _fund_part(txn: data.Transaction, posting: data.Posting, period: Period) -> tuple[int, ...]:
     """The fund statement columns a posting adds to (it adds minus its number to each)."""
     if txn.date < period.start:
@@ -262,7 +246,7 @@ def fund_trace(book: Book, key: str, column: int, period: Period) -> Trace:
             if column in _fund_part(txn, posting, period):
                 # Spending is a debit shown as a positive figure; everything else a credit.
                 sign = 1 if column == 2 else -1
-                rows.append(_fund_row(txn, posting, sign * Decimal(units.number)))
+                rows.append(financials.trace_row(txn, posting, sign * Decimal(units.number)))
     return Trace(
         kind=FUNDS,
         key=key,

@@ -907,7 +907,8 @@ class Trace:
     rows: tuple[TraceRow, ...]
 
 
-def _row(txn: data.Transaction, posting: data.Posting, amount: Decimal) -> TraceRow:
+def trace_row(txn: data.Transaction, posting: data.Posting, amount: Decimal) -> TraceRow:
+    """One posting behind a figure, with what it adds to the figure."""
     meta = txn.meta or {}
     return TraceRow(
         entry_id=str(meta.get("id", "")),
@@ -955,13 +956,13 @@ def trace(book: Book, kind: str, key: str, column: int, period: Period) -> Trace
             column_label += "（借方为正，贷方为负）"
         for txn, posting, account, part, amount in _tb_contributions(book, period):
             if part == wanted and (key == "合计" or account == key):
-                rows.append(_row(txn, posting, amount))
+                rows.append(trace_row(txn, posting, amount))
     else:
         specs = _FORMS[kind][0]
         signs = _expand(specs, key)
         for txn, posting, item, col, amount in _contributions(book, kind, period):
             if col == column and item in signs:
-                rows.append(_row(txn, posting, signs[item] * amount))
+                rows.append(trace_row(txn, posting, signs[item] * amount))
     rows.sort(key=lambda r: (r.date, r.seq or 0))
     return Trace(
         kind=kind,

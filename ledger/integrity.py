@@ -132,11 +132,7 @@ def verify_integrity(book: Book, *, run_bean_check: bool = True) -> IntegrityRep
         rules = check_ledger(book)
     txns = [e for e in entries if isinstance(e, data.Transaction)]
     report = chain.verify(txns)
-    seq, head = 0, chain.GENESIS
-    for txn in txns:
-        number = chain.seq_of(txn)
-        if number is not None and number > seq:
-            seq, head = number, str((txn.meta or {}).get("hash", ""))
+    seq, head = chain.head_of(txns)
     return IntegrityReport(
         checked_at=book.clock(),
         title=str(options.get("title") or book.title),
