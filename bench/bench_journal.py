@@ -18,7 +18,8 @@ ledger (``ledger.journal.journal_view`` → ``reports.journal.build_journal_pdf`
   (``/proc/self/clear_refs``), so it is the build's own, not the loader's;
   ``getrusage(RUSAGE_SELF).ru_maxrss`` reads it. Later builds reuse what the allocator kept
   from the first, so their figures (``peak_mb_all``) are near zero;
-* ``rss_mb_at``: resident memory (above that baseline) after 10%, 50% and 100% of the pages
+* ``warm_up_peak_mb``: the same for the warm-up build (a fixed cost: mostly the font);
+* ``rss_mb_at``: resident memory (above that baseline) after 10, 25, 50, 75 and 100% of the pages
   of the first build, which shows whether memory grows page by page;
 * ``tracemalloc_peak_mb``: in one more run under ``tracemalloc``, the peak of Python's own
   allocations during the build (slower; not timed).
@@ -111,6 +112,9 @@ def measure(ledger_dir: Path, runs: int, out: Path, *, do_profile: bool) -> dict
     # Warm up on the first day's entries: the font file is read and parsed (tens of MB, once per
     # process) and ReportLab's modules are imported, so that the peak below is the build's own.
     first_day = Period(period.start, period.start)
+    gc.collect()
+    loaded_kb = _status_kb("VmRSS")
+    _reset_peak()
     build_journal_pdf(
         journal.journal_view(book, first_day),
         io.BytesIO(),
@@ -120,6 +124,7 @@ def measure(ledger_dir: Path, runs: int, out: Path, *, do_profile: bool) -> dict
         head_hash=book.head_hash,
         head_seq=book.seq,
     )
+    warm_up_mb = (_maxrss_kb() - loaded_kb) / 1024
     times: list[float] = []
     cpu: list[float] = []
     peaks: list[float] = []
@@ -134,7 +139,7 @@ def measure(ledger_dir: Path, runs: int, out: Path, *, do_profile: bool) -> dict
         def progress(
             done: int, total: int, marks: dict[int, float] = marks, base_kb: int = base_kb
         ) -> None:
-            for share in (10, 50, 100):
+            for share in (10, 25, 50, 75, 100):
                 if done == max(1, total * share // 100) and share not in marks:
                     marks[share] = (_status_kb("VmRSS") - base_kb) / 1024
 
@@ -173,6 +178,7 @@ def measure(ledger_dir: Path, runs: int, out: Path, *, do_profile: bool) -> dict
         # The first build's: later ones reuse memory the allocator kept from it.
         "peak_mb": round(peaks[0], 1),
         "peak_mb_all": [round(p, 1) for p in peaks],
+        "warm_up_peak_mb": round(warm_up_mb, 1),
         "rss_mb_at": samples,
         "tracemalloc_peak_mb": round(traced_peak / MB, 1),
         "file_mb": round(out.stat().st_size / MB, 1),
@@ -239,8 +245,9 @@ def run_size(n: int, runs: int, tmp: Path, *, do_profile: bool) -> dict[str, Any
     )
     say(
         f"peak memory above the loaded Book: {result['peak_mb']} MB (runs {result['peak_mb_all']}); "
-        f"resident after 10/50/100% of the pages: {result['rss_mb_at']} MB; "
-        f"tracemalloc peak {result['tracemalloc_peak_mb']} MB"
+        f"resident after 10/25/50/75/100% of the pages: {result['rss_mb_at']} MB; "
+        f"tracemalloc peak {result['tracemalloc_peak_mb']} MB; the warm-up (font loaded, one "
+        f"page) rose {result['warm_up_peak_mb']} MB above the loaded Book"
     )
     say(check_pdf(out, result["pages"]))
     if profile_text:
