@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
@@ -899,9 +899,16 @@ def _pairs(pairs: Iterable[tuple[str, str]]) -> str:
     return "; ".join(f"{k}={v}" for k, v in pairs)
 
 
-def journal_csv_rows(entries: Iterable[JournalEntry]) -> Iterator[list[Cell]]:
-    """One row per posting, each with its entry's particulars (see :data:`JOURNAL_CSV_HEADER`)."""
-    for entry in entries:
+def journal_csv_rows(
+    entries: Iterable[JournalEntry], progress: Progress | None = None
+) -> Iterator[list[Cell]]:
+    """One row per posting, each with its entry's particulars (see :data:`JOURNAL_CSV_HEADER`).
+
+    ``progress`` is called with (entries done, entries in all) after each entry, if the entries
+    are sized (a list, or the view).
+    """
+    total = len(entries) if isinstance(entries, Sized) else 0
+    for done, entry in enumerate(entries, 1):
         common: list[Cell] = [
             entry.date,
             entry.seq,
@@ -925,18 +932,27 @@ def journal_csv_rows(entries: Iterable[JournalEntry]) -> Iterator[list[Cell]]:
                 posting.credit,
                 _pairs(posting.meta),
             ]
+        if progress is not None:
+            progress(done, max(total, done))
 
 
-def write_journal_csv(fh: IO[str], entries: Iterable[JournalEntry]) -> int:
+def write_journal_csv(
+    fh: IO[str], entries: Iterable[JournalEntry], *, progress: Progress | None = None
+) -> int:
     """Write the journal as CSV to a text stream (opened with ``newline=""``; a file opened
     with ``encoding="utf-8-sig"`` gets the byte-order mark Excel wants). Streams; returns the
-    rows written."""
-    return write_csv(fh, JOURNAL_CSV_HEADER, journal_csv_rows(entries))
+    rows written. ``progress(entries done, entries in all)`` after each entry."""
+    return write_csv(fh, JOURNAL_CSV_HEADER, journal_csv_rows(entries, progress))
 
 
-def general_ledger_csv_rows(sections: Iterable[AccountLedger]) -> Iterator[list[Cell]]:
-    """Per account: 期初余额, each posting, 本期合计, 期末余额 (balances debit positive)."""
-    for s in sections:
+def general_ledger_csv_rows(
+    sections: Sequence[AccountLedger], progress: Progress | None = None
+) -> Iterator[list[Cell]]:
+    """Per account: 期初余额, each posting, 本期合计, 期末余额 (balances debit positive).
+
+    ``progress`` is called with (accounts done, accounts in all) after each account.
+    """
+    for done, s in enumerate(sections, 1):
         head: list[Cell] = [s.account, s.name]
         yield [*head, "期初余额 opening", None, None, None, None, None, None, None, None, s.opening]
         for row in s.rows:
@@ -955,11 +971,16 @@ def general_ledger_csv_rows(sections: Iterable[AccountLedger]) -> Iterator[list[
             ]
         yield [*head, "本期合计 total", None, None, None, None, None, None, s.debit, s.credit, None]
         yield [*head, "期末余额 closing", None, None, None, None, None, None, None, None, s.closing]
+        if progress is not None:
+            progress(done, len(sections))
 
 
-def write_general_ledger_csv(fh: IO[str], sections: Iterable[AccountLedger]) -> int:
-    """Write the general ledger as CSV to a text stream (see :func:`write_journal_csv`)."""
-    return write_csv(fh, GENERAL_LEDGER_CSV_HEADER, general_ledger_csv_rows(sections))
+def write_general_ledger_csv(
+    fh: IO[str], sections: Sequence[AccountLedger], *, progress: Progress | None = None
+) -> int:
+    """Write the general ledger as CSV to a text stream (see :func:`write_journal_csv`);
+    ``progress(accounts done, accounts in all)`` after each account."""
+    return write_csv(fh, GENERAL_LEDGER_CSV_HEADER, general_ledger_csv_rows(sections, progress))
 
 
 __all__ = [

@@ -353,7 +353,9 @@ def test_the_journal_csv_has_a_row_per_posting_and_its_sums_balance(
 ) -> None:
     buffer = io.StringIO(newline="")
     view = journal_view(demo_book, month)
-    written = write_journal_csv(buffer, view)
+    calls: list[tuple[int, int]] = []
+    written = write_journal_csv(buffer, view, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(k, len(view)) for k in range(1, len(view) + 1)]
     rows = read_csv(buffer.getvalue())
     header, body = rows[0], rows[1:]
     assert tuple(header) == JOURNAL_CSV_HEADER
@@ -389,7 +391,9 @@ def test_the_general_ledger_csv_round_trips_to_the_same_balances(
 ) -> None:
     sections, _pdf, _period = quarter_gl
     buffer = io.StringIO(newline="")
-    write_general_ledger_csv(buffer, sections)
+    calls: list[tuple[int, int]] = []
+    write_general_ledger_csv(buffer, sections, progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (len(sections), len(sections))
     rows = read_csv(buffer.getvalue())
     assert tuple(rows[0]) == GENERAL_LEDGER_CSV_HEADER
     by_account: dict[str, list[list[str]]] = {}
