@@ -60,9 +60,10 @@ class GrantTotals:
         return self.awarded - self.disbursed
 
 
-def grant_totals(book: Book, grant: str) -> GrantTotals | None:
-    """Sum a grant's entries; None if the ledger has no award for it."""
-    entries = book.grant_entries(grant)
+def grant_totals(book: Book, grant: str, *, until: dt.date | None = None) -> GrantTotals | None:
+    """Sum a grant's entries (those dated up to ``until`` when given, for a register as at a
+    day); None if the ledger has no award for it by then."""
+    entries = [t for t in book.grant_entries(grant) if until is None or t.date <= until]
     award = next((t for t in entries if (t.meta or {}).get("kind") == "grant-award"), None)
     if award is None:
         return None

@@ -488,25 +488,6 @@ GRANT_COLUMNS: tuple[Column, ...] = (
 )
 
 
-class _BookAsAt:
-    """The Book seen as it stood at the end of a day, for :func:`ledger.grants.grant_totals`.
-
-    grant_totals reads a grant's entries through ``grant_entries``; this view hides the entries
-    dated after ``end`` so the register states each grant as at the end of its period without a
-    second copy of the summing rules. Everything else is the real Book.
-    """
-
-    def __init__(self, book: Book, end: dt.date) -> None:
-        self._book = book
-        self._end = end
-
-    def grant_entries(self, grant: str) -> list[data.Transaction]:
-        return [t for t in self._book.grant_entries(grant) if t.date <= self._end]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._book, name)
-
-
 def _grant_row(
     book: Book,
     grant: str,
@@ -563,12 +544,12 @@ def grant_rows(
         Rows by award date, then grant id.
     """
     rows = []
-    view = book if period is None else cast(Book, _BookAsAt(book, period.end))
+    until = None if period is None else period.end
     for grant in book.grant_ids():
-        totals = grants.grant_totals(view, grant)
+        totals = grants.grant_totals(book, grant, until=until)
         if totals is None:
             continue
-        entries = view.grant_entries(grant)
+        entries = [t for t in book.grant_entries(grant) if until is None or t.date <= until]
         closed = [t.date for t in entries if (t.meta or {}).get("kind") == "grant-close"]
         if period is not None and closed and max(closed) < period.start:
             continue
