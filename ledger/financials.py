@@ -29,6 +29,7 @@ All amounts are Decimal; the ledger's amounts have cents, and so does every figu
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import re
@@ -671,18 +672,30 @@ def _cash_flow_contributions_txn(
 Contribution = tuple[data.Transaction, data.Posting, str, int, Decimal]
 
 
+def _dated(book: Book, start: dt.date | None, end: dt.date) -> list[data.Transaction]:
+    """The transactions dated ``start`` (or the first) to ``end``, from the Book's date order:
+    a statement of one year in a ledger of many reads only what it needs."""
+    ordered = book.ordered()
+    lo = 0 if start is None else bisect.bisect_left(ordered, start, key=lambda t: t.date)
+    hi = bisect.bisect_right(ordered, end, key=lambda t: t.date)
+    return ordered[lo:hi]
+
+
 def _contributions(book: Book, kind: str, period: Period) -> Iterator[Contribution]:
     """Every (entry, posting, line, column, amount) a statement adds up."""
     if kind == "cash_flow":
         cash = cash_accounts(book)
-        for txn in book.transactions():
+        for txn in _dated(book, None, period.end):
             for posting, key, column, amount in _cash_flow_contributions_txn(
                 book, txn, period, cash
             ):
                 yield txn, posting, key, column, amount
         return
-    feed = _balance_sheet_contributions if kind == "balance_sheet" else _activities_contributions
-    for txn in book.transactions():
+    if kind == "balance_sheet":
+        feed, txns = _balance_sheet_contributions, _dated(book, None, period.end)
+    else:
+        feed, txns = _activities_contributions, _dated(book, period.start, period.end)
+    for txn in txns:
         for posting in txn.postings:
             for key, column, amount in feed(book, txn, posting, period):
                 yield txn, posting, key, column, amount
@@ -810,9 +823,7 @@ def _tb_contributions(
     book: Book, period: Period
 ) -> Iterator[tuple[data.Transaction, data.Posting, str, str, Decimal]]:
     """(entry, posting, account shown, part, amount); part is opening, debit, credit or closing."""
-    for txn in book.transactions():
-        if txn.date > period.end:
-            continue
+    for txn in _dated(book, None, period.end):
         for posting in txn.postings:
             number = _number(posting)
             if number is None:
