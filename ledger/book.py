@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from beancount import loader
@@ -27,7 +27,7 @@ from beancount.parser import parser
 from ledger import chain, render
 from ledger.errors import IdConflictError, LedgerUnavailableError, RuleError
 from ledger.model import AccountInfo, Fund, NewEntry, WriteResult
-from ledger.store import LedgerStore, Repair, Signature
+from ledger.store import Appended, LedgerStore, Repair, Signature
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ FUND_TAG = "fund-"
 _FUND_ROOTS = ("Income", "Expenses", "Equity")
 
 Clock = Callable[[], dt.datetime]
+_D = TypeVar("_D", bound=data.Directive)
 
 
 def china_now() -> dt.datetime:
@@ -118,6 +119,9 @@ class Book:
         self._ordered: dict[str | None, list[data.Transaction]] = defaultdict(list)
         self._sig: Signature = {}
         self._gen = 0
+        # Year file -> (size, newlines) as last seen, so an appended entry gets its real line
+        # number without the file being read again on every write.
+        self._line_counts: dict[str, tuple[int, int]] = {}
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -141,6 +145,12 @@ class Book:
             txns.sort(key=_order_key)
         self.entries = entries
         self._sig = sig
+        # Count each year file's lines now (a plain read, cheap beside the parse above), so the
+        # first append after a load does not have to.
+        for rel, (size, _mtime) in sig.items():
+            if rel.startswith("txns/"):
+                with (self.store.root / rel).open("rb") as fh:
+                    self._line_counts[rel] = (size, fh.read(size).count(b"\n"))
         self._gen = _gen_of(state)
         if state is None or state.get("files") != _as_state(sig):
             # The files changed other than by an app append (a hand edit, a repair): a Book that
@@ -186,8 +196,10 @@ class Book:
             new_entries, errors, _ = parser.parse_string(chunk, report_filename=str(path))
             if errors:
                 return False
+            before = self._lines_before(path, start)
+            self._line_counts[rel] = (size, before + chunk.count("\n"))
             for entry in new_entries:
-                self._add(entry)
+                self._add(_shift_lines(entry, before))
         self._sig = sig
         return True
 
@@ -388,11 +400,13 @@ class Book:
             meta.append(("hash", digest))
             text = render.render_new(entry, meta)
             txn = render.parse_back(text, entry, meta)
-            path = self.store.append(entry.date.year, seq, text)
+            appended = self.store.append(entry.date.year, seq, text)
+            # parse_back read the entry alone (its first line is line 1); count from the file's top.
+            txn = _shift_lines(txn, self._took_block(appended))
             sig = self.store.signature()
             self.store.write_state(seq, digest, sig, self._gen)
             self._sig = sig
-            txn = txn._replace(meta={**(txn.meta or {}), "filename": str(path), "lineno": 0})
+            txn = txn._replace(meta={**(txn.meta or {}), "filename": str(appended.path)})
             self._add(txn)
             return WriteResult(entry.id, digest, seq, extra=extra)
 
@@ -422,14 +436,36 @@ class Book:
                     "entry", "指令无法安全写入账本（the directives do not render safely）"
                 )
             year = max(e.date for e in entries).year
-            path = self.store.append(year, label, text)
+            appended = self.store.append(year, label, text)
+            first = self._took_block(appended)
             sig = self.store.signature()
             self.store.write_state(self.seq, self.head_hash, sig, self._gen)
             self._sig = sig
-            added = [e._replace(meta={**(e.meta or {}), "filename": str(path)}) for e in entries]
+            added = []
+            for entry in entries:
+                shifted = _shift_lines(entry, first)
+                added.append(
+                    shifted._replace(meta={**(shifted.meta or {}), "filename": str(appended.path)})
+                )
             for entry in added:
                 self._add(entry)
             return added
+
+    def _lines_before(self, path: Path, offset: int) -> int:
+        """Newlines in ``path`` before byte ``offset``: from what this Book last saw of the file
+        when it ends there (the usual case), else counted once."""
+        cached = self._line_counts.get(self.store.relative(path))
+        if cached is not None and cached[0] == offset:
+            return cached[1]
+        with path.open("rb") as fh:
+            return fh.read(offset).count(b"\n")
+
+    def _took_block(self, appended: Appended) -> int:
+        """Remember the lines a block added; returns the lines before the entry's own text."""
+        before = self._lines_before(appended.path, appended.offset)
+        size = appended.path.stat().st_size
+        self._line_counts[self.store.relative(appended.path)] = (size, before + appended.lines)
+        return before + appended.head_lines
 
     def dry_run(
         self, entry: NewEntry, *, check: Callable[[Book, NewEntry], None] | None = None
@@ -561,6 +597,25 @@ class Book:
 #: Root account -> position in a fund's [income, spent, transfers] (signs: income and transfers in
 #: are credits, so negated; spending is a debit).
 _FLOW_INDEX = {"Income": 0, "Expenses": 1, "Equity": 2}
+
+
+def _shift_lines(entry: _D, lines: int) -> _D:
+    """An entry parsed from a piece of a file, with line numbers counted from the file's top."""
+    meta = entry.meta or {}
+    lineno = meta.get("lineno")
+    if not isinstance(lineno, int) or not lines:
+        return entry
+    shifted = {**meta, "lineno": lineno + lines}
+    if isinstance(entry, data.Transaction):
+        postings = [
+            p._replace(meta={**p.meta, "lineno": p.meta["lineno"] + lines})
+            if p.meta and isinstance(p.meta.get("lineno"), int)
+            else p
+            for p in entry.postings
+        ]
+        return entry._replace(meta=shifted, postings=postings)
+    # _replace of a union-bound TypeVar: mypy sees the union, the value is the same type.
+    return entry._replace(meta=shifted)  # type: ignore[return-value]
 
 
 def _order_key(txn: data.Transaction) -> tuple[dt.date, int]:

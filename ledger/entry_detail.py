@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import mmap
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -149,29 +148,7 @@ def _source(book: Book, txn: data.Transaction) -> tuple[str, int | None]:
         return "", line
     path = Path(filename).resolve()
     root = book.store.root.resolve()
-    seq = seq_of(txn)
-    if seq is not None:
-        # An entry this process appended (or caught up with) carries no file line number of its
-        # own; the writer's frame ``; >>> entry N`` says where it is.
-        line = _framed_line(path, seq) or line
     return (path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name), line
-
-
-def _framed_line(path: Path, seq: int) -> int | None:
-    """The line after ``; >>> entry <seq>`` in ``path`` (1-based), or None."""
-    marker = f"; >>> entry {seq}\n".encode()
-    try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            if mm[: len(marker)] == marker:
-                start = 0
-            else:
-                at = mm.find(b"\n" + marker)
-                if at < 0:
-                    return None
-                start = at + 1
-            return mm[:start].count(b"\n") + 2
-    except (OSError, ValueError):  # missing or empty file: no line to show
-        return None
 
 
 def _linked(book: Book, txn: data.Transaction, entry_id: str) -> tuple[LinkedEntry, ...]:

@@ -34,6 +34,17 @@ Signature = dict[str, tuple[int, int]]
 
 
 @dataclass(frozen=True)
+class Appended:
+    """Where :meth:`LedgerStore.append` put a block: the file, the byte offset the block starts
+    at, the lines of the block before the entry's own text, and all the lines it added."""
+
+    path: Path
+    offset: int
+    head_lines: int
+    lines: int
+
+
+@dataclass(frozen=True)
 class Repair:
     """What a start-up repair removed from the end of one file."""
 
@@ -143,11 +154,12 @@ class LedgerStore:
 
     # -- appending --------------------------------------------------------------------------
 
-    def append(self, year: int, seq: int | str, text: str) -> Path:
+    def append(self, year: int, seq: int | str, text: str) -> Appended:
         """Append one framed entry to the year's file and fsync it; call with the lock held.
 
         Returns:
-            The file written to.
+            The file written to, where the block starts and how many lines come before ``text``
+            inside it (so the Book can give the entry its real line number).
         """
         path = self.year_file(year)
         is_new = not path.exists()
@@ -170,7 +182,8 @@ class LedgerStore:
             os.close(fd)
         if is_new:
             _fsync_dir(self.txns)
-        return path
+        head = block[: block.index(text)]
+        return Appended(path, size, head.count("\n"), block.count("\n"))
 
     # -- state shared between processes ----------------------------------------------------
 
