@@ -331,19 +331,7 @@ class AttestationReport(ReportDocument):
                 Paragraph(f"grep -n -A12 'seq: {r.seq}$' ledger/txns/*.beancount", s.code),
             ],
         ]
-        table = Table(
-            [[Paragraph(f"{n}.", s.note), item] for n, item in enumerate(steps, start=1)],
-            colWidths=[6 * mm, self.frame_width - 6 * mm],
-            style=self.table_style(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ]
-            ),
-        )
+        table = self.numbered_notes(steps)
         return [Paragraph("三、如何复核 How to re-verify", s.heading), table]
 
     def signature_block(self) -> Flowable:

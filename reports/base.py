@@ -250,6 +250,23 @@ class ReportDocument:
             ),
         )
 
+    def numbered_notes(self, items: list[list[Flowable]]) -> Table:
+        """A numbered list (1. 2. …) whose items may hold several flowables, aligned as a table."""
+        number = self.styles.note
+        return Table(
+            [[Paragraph(f"{n}.", number), item] for n, item in enumerate(items, start=1)],
+            colWidths=[6 * mm, self.frame_width - 6 * mm],
+            style=self.table_style(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ]
+            ),
+        )
+
     def story(self) -> list[Flowable]:
         """The report's flowables, top to bottom."""
         raise NotImplementedError

@@ -259,19 +259,7 @@ class FundStatementReport(ReportDocument):
                 )
             ],
         ]
-        table = Table(
-            [[Paragraph(f"{n}.", s.note), item] for n, item in enumerate(items, start=1)],
-            colWidths=[6 * mm, self.frame_width - 6 * mm],
-            style=self.table_style(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ]
-            ),
-        )
+        table = self.numbered_notes(items)
         return [Paragraph("三、说明 Notes", s.heading), table]
 
     # -- rows and cells ---------------------------------------------------------------------
