@@ -12,7 +12,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from flask import abort, current_app, render_template, request, send_file
+from flask import abort, current_app, make_response, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -114,19 +114,25 @@ def _known(name: str) -> registers.RegisterInfo:
     return info
 
 
-def _refused(book: Book, name: str, text: str, exc: RuleError) -> ResponseReturnValue:
-    """The register's page with the period's error, status 400; nothing is built or exported."""
-    return (
-        render_template(
+def _requested(name: str) -> tuple[Book, str, Period]:
+    """The Book, the period's text and the period of a register request; a bad period ends the
+    request with the register's page, the error and status 400 (nothing built or exported)."""
+    info = _known(name)
+    book = get_book()
+    book.refresh()
+    text = _period_text(book)
+    try:
+        return book, text, parse_period(text)
+    except RuleError as exc:
+        page = render_template(
             "audit/register.html",
-            info=_known(name),
+            info=info,
             register=None,
             period_text=text,
             error=exc.message,
             book=book,
-        ),
-        400,
-    )
+        )
+        abort(make_response(page, 400))
 
 
 @bp.route("/registers")
@@ -156,17 +162,10 @@ def registers_index() -> ResponseReturnValue:
 @role_required(*READERS)
 def register_page(name: str) -> ResponseReturnValue:
     """One register on screen for the period (``?period=2026-Q1``)."""
-    info = _known(name)
-    book = get_book()
-    book.refresh()
-    text = _period_text(book)
-    try:
-        period = parse_period(text)
-    except RuleError as exc:
-        return _refused(book, name, text, exc)
+    book, text, period = _requested(name)
     return render_template(
         "audit/register.html",
-        info=info,
+        info=_known(name),
         register=build_register(book, name, period),
         period_text=text,
         error="",
@@ -178,14 +177,7 @@ def register_page(name: str) -> ResponseReturnValue:
 @role_required(*READERS)
 def register_csv(name: str) -> ResponseReturnValue:
     """One register as CSV (UTF-8 with BOM; formula-like text defused)."""
-    _known(name)
-    book = get_book()
-    book.refresh()
-    text = _period_text(book)
-    try:
-        period = parse_period(text)
-    except RuleError as exc:
-        return _refused(book, name, text, exc)
+    book, _text, period = _requested(name)
     register = build_register(book, name, period)
     body = csv_bytes([c.heading for c in register.table.columns], register.table.rows)
     _audit_export(book, register, "csv")
@@ -201,14 +193,7 @@ def register_csv(name: str) -> ResponseReturnValue:
 @role_required(*READERS)
 def register_pdf(name: str) -> ResponseReturnValue:
     """One register as an A4 landscape PDF with the head hash."""
-    _known(name)
-    book = get_book()
-    book.refresh()
-    text = _period_text(book)
-    try:
-        period = parse_period(text)
-    except RuleError as exc:
-        return _refused(book, name, text, exc)
+    book, _text, period = _requested(name)
     register = build_register(book, name, period)
     pdf = build_table_pdf(
         title=f"{register.title} {register.title_en}",
