@@ -41,6 +41,17 @@ def check_ledger(book: Book) -> list[Problem]:
     problems = [
         Problem("beancount", e) for e in map(str, (getattr(x, "message", x) for x in errors))
     ]
+    problems += rule_problems(book, entries)
+    report = chain.verify(entries)
+    if not report.ok:
+        problems.append(Problem(report.location or "chain", f"{report.entry_id}: {report.problem}"))
+    return problems
+
+
+def rule_problems(book: Book, entries: list[data.Directive]) -> list[Problem]:
+    """This project's own rules over entries already loaded: every income, expense and net-asset
+    posting belongs to a declared fund, ids are unique, and no donated fund is overdrawn."""
+    problems: list[Problem] = []
     ids: Counter[str] = Counter()
     for entry in entries:
         if not isinstance(entry, data.Transaction):
@@ -70,7 +81,4 @@ def check_ledger(book: Book) -> list[Problem]:
                     f"基金「{info.name}」余额为负：{format_cny(balance)}（overdrawn）",
                 )
             )
-    report = chain.verify(entries)
-    if not report.ok:
-        problems.append(Problem(report.location or "chain", f"{report.entry_id}: {report.problem}"))
     return problems

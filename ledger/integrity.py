@@ -24,7 +24,7 @@ from beancount.ops import validation
 from ledger import chain
 from ledger.archive import FileDigest, digest, ledger_paths
 from ledger.book import Book
-from ledger.checks import Problem, check_ledger
+from ledger.checks import rule_problems
 
 #: How long the bean-check program may run before it counts as failed.
 BEAN_CHECK_TIMEOUT = 300
@@ -129,7 +129,7 @@ def verify_integrity(book: Book, *, run_bean_check: bool = True) -> IntegrityRep
             str(store.main), extra_validations=validation.HARDCORE_VALIDATIONS
         )
         tool = _run_bean_check(store.main) if run_bean_check else ToolRun(False, True, "")
-        rules = check_ledger(book)
+        rules = rule_problems(book, entries)
     txns = [e for e in entries if isinstance(e, data.Transaction)]
     report = chain.verify(txns)
     seq, head = chain.head_of(txns)
@@ -148,26 +148,9 @@ def verify_integrity(book: Book, *, run_bean_check: bool = True) -> IntegrityRep
         tool=ToolRun(
             tool.ran, tool.ok, tool.command, tuple(_relative(t, root) for t in tool.errors)
         ),
-        rule_problems=tuple(
-            _relative(str(p), root) for p in _own_rules(rules, report, len(errors))
-        ),
+        rule_problems=tuple(_relative(str(p), root) for p in rules),
         files=files,
     )
-
-
-def _own_rules(problems: list[Problem], report: chain.ChainReport, n_errors: int) -> list[Problem]:
-    """The project's rules among what ``check_ledger`` found, without beancount and chain problems.
-
-    ``check_ledger`` repeats beancount's errors (reported here under bean-check) and the chain's
-    first problem (reported under the chain); counting them twice would make one fault look like
-    three.
-    """
-    chain_problem = (
-        None
-        if report.ok
-        else Problem(report.location or "chain", f"{report.entry_id}: {report.problem}")
-    )
-    return [p for p in problems if p.where != "beancount" and p != chain_problem]
 
 
 def _break_of(report: chain.ChainReport, txns: list[data.Transaction], root: str) -> ChainBreak:
